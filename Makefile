@@ -1,0 +1,25 @@
+# The two commands a newcomer needs (see README.md):
+#   make demo   set everything up, then run a simulated French call through the real pipeline
+#   make test   set everything up, then run ruff, mypy and the whole test suite
+VENV := .venv/bin
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup demo test lint bench
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	$(VENV)/voicebot demo
+
+lint: setup
+	$(VENV)/ruff check voicebot tests bench
+	$(VENV)/ruff format --check voicebot tests bench
+	$(VENV)/mypy
+
+test: lint
+	VOICEBOT_TEST_POSTGRES_URL=$${VOICEBOT_TEST_POSTGRES_URL-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
+	$(VENV)/pytest -q
+
+bench: setup
+	$(VENV)/python -m bench.run_all

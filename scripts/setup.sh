@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Sets up everything voicebot needs on a fresh Debian/Ubuntu machine:
+# system packages (espeak-ng for speech synthesis, ...) and a virtualenv in .venv
+# with the project and its development tools. Safe to run again: it only does
+# what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(espeak-ng libespeak-ng1 sox chromium chromium-driver docker-compose)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing system packages: ${missing[*]}"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    echo "setup: creating .venv"
+    "$PY" -m venv .venv
+fi
+stamp=".venv/.voicebot-installed-$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+    echo "setup: installing Python packages (first run takes a few minutes)"
+    # torch first and pinned: it is the one dependency with a CPU-only build to pick.
+    .venv/bin/pip install -q torch==2.13.0
+    .venv/bin/pip install -q -e ".[dev]"
+    rm -f .venv/.voicebot-installed-*
+    touch "$stamp"
+fi

@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI): call logs, statistics, knowledge base, live events."""

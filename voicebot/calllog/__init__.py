@@ -1,0 +1,1 @@
+"""Call log: records, storage, batch writer, statistics."""

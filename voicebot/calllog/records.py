@@ -1,0 +1,180 @@
+"""Plain records of what a call did: the dialog produces them, the call log stores them.
+
+They carry no I/O and no ORM state so that the dialog stays pure and the writer can
+queue, batch, spool to disk and replay them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class CallOutcome(StrEnum):
+    """How a call ended, from the city's point of view."""
+
+    ANSWERED = "answered"  # the assistant answered and the caller hung up or said goodbye
+    TRANSFERRED = "transferred"  # put through to a department
+    OPERATOR = "operator"  # put through to the reception / operator
+    CALLBACK = "callback"  # a callback request was recorded for the operators
+    ABANDONED = "abandoned"  # the caller hung up before anything was resolved
+    FAILED = "failed"  # the assistant could not help (e.g. technical error, silence)
+    IN_PROGRESS = "in_progress"
+
+
+class TransferStatus(StrEnum):
+    """Asterisk's DIALSTATUS values we act on, plus our own fallback marker."""
+
+    ANSWER = "ANSWER"
+    BUSY = "BUSY"
+    NOANSWER = "NOANSWER"
+    CHANUNAVAIL = "CHANUNAVAIL"
+    CONGESTION = "CONGESTION"
+    CANCEL = "CANCEL"
+    PENDING = "PENDING"
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRecord:
+    """One exchange: what the caller said, what the assistant decided and did."""
+
+    call_id: str
+    index: int
+    started_at: datetime
+    language: str
+    transcript: str
+    """What the recognizer heard (empty for a DTMF or silence turn)."""
+    asr_confidence: float | None
+    """Mean word confidence from the recognizer, 0..1; None when no speech."""
+    intent: str
+    """Routing label: a department id, ``faq:<id>``, ``operator``, ``none`` or a dialog intent."""
+    score: float | None
+    margin: float | None
+    action: str
+    """What the assistant did: ``answer``, ``transfer``, ``clarify``, ``rephrase``, ..."""
+    reply_text: str
+    dtmf: str | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    """Stage timings in milliseconds (endpointing, asr, routing, dialog, tts, ...)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe dict (datetimes as ISO strings) for spooling and APIs."""
+        data = asdict(self)
+        data["started_at"] = self.started_at.isoformat()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TurnRecord:
+        """Inverse of :meth:`to_json`."""
+        values = dict(data)
+        values["started_at"] = datetime.fromisoformat(values["started_at"])
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRecord:
+    """A transfer attempt and what Asterisk reported back."""
+
+    call_id: str
+    target: str
+    """Department id or ``operator``."""
+    extension: str
+    requested_at: datetime
+    dial_status: TransferStatus = TransferStatus.PENDING
+    fallback: str | None = None
+    """Where the call went instead when the target did not answer (e.g. ``operator``)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe dict."""
+        data = asdict(self)
+        data["requested_at"] = self.requested_at.isoformat()
+        data["dial_status"] = str(self.dial_status)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TransferRecord:
+        """Inverse of :meth:`to_json`."""
+        values = dict(data)
+        values["requested_at"] = datetime.fromisoformat(values["requested_at"])
+        values["dial_status"] = TransferStatus(values["dial_status"])
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRequest:
+    """A caller asked to be called back (e.g. the department was closed)."""
+
+    call_id: str
+    requested_at: datetime
+    department: str | None
+    language: str
+    caller_number: str | None
+    """Raw number: kept only here, visible only to operators."""
+    note: str
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe dict."""
+        data = asdict(self)
+        data["requested_at"] = self.requested_at.isoformat()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CallbackRequest:
+        """Inverse of :meth:`to_json`."""
+        values = dict(data)
+        values["requested_at"] = datetime.fromisoformat(values["requested_at"])
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """A whole call as it is logged when it ends."""
+
+    call_id: str
+    started_at: datetime
+    ended_at: datetime | None
+    caller_number: str | None
+    """Raw caller number as received; the store pseudonymises it before writing."""
+    language: str
+    outcome: CallOutcome
+    department: str | None = None
+    """Department the call was transferred to, if any."""
+    channel: str | None = None
+    turns: tuple[TurnRecord, ...] = ()
+    transfers: tuple[TransferRecord, ...] = ()
+    callbacks: tuple[CallbackRequest, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe dict, nested records included."""
+        return {
+            "call_id": self.call_id,
+            "started_at": self.started_at.isoformat(),
+            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "caller_number": self.caller_number,
+            "language": self.language,
+            "outcome": str(self.outcome),
+            "department": self.department,
+            "channel": self.channel,
+            "turns": [t.to_json() for t in self.turns],
+            "transfers": [t.to_json() for t in self.transfers],
+            "callbacks": [c.to_json() for c in self.callbacks],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CallRecord:
+        """Inverse of :meth:`to_json`."""
+        return cls(
+            call_id=data["call_id"],
+            started_at=datetime.fromisoformat(data["started_at"]),
+            ended_at=datetime.fromisoformat(data["ended_at"]) if data["ended_at"] else None,
+            caller_number=data["caller_number"],
+            language=data["language"],
+            outcome=CallOutcome(data["outcome"]),
+            department=data["department"],
+            channel=data["channel"],
+            turns=tuple(TurnRecord.from_json(t) for t in data["turns"]),
+            transfers=tuple(TransferRecord.from_json(t) for t in data["transfers"]),
+            callbacks=tuple(CallbackRequest.from_json(c) for c in data["callbacks"]),
+        )

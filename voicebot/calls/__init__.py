@@ -1,0 +1,1 @@
+"""A call session wiring audio, recognition, dialog, synthesis and logging together."""

@@ -1,0 +1,1 @@
+"""The conversation as a pure state machine: events in, actions out, no I/O."""

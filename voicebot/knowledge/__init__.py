@@ -1,0 +1,1 @@
+"""The city's knowledge base: departments, FAQ entries, operator, loaded from YAML."""

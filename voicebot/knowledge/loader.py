@@ -1,0 +1,389 @@
+"""Load a city knowledge base from YAML, validate it, and report errors by file, line and field.
+
+Validation happens in two layers: the published JSON Schema (``kb.schema.json``) for
+shape, then cross-field checks the schema cannot express (unique ids and extensions,
+every offered language present, references between entries).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, time
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import jsonschema
+import yaml
+
+from voicebot.knowledge.model import (
+    WEEKDAYS,
+    City,
+    Department,
+    FaqEntry,
+    KnowledgeBase,
+    OpeningHours,
+    Operator,
+    TimeRange,
+)
+
+JsonPath = tuple[str | int, ...]
+
+
+class KnowledgeBaseError(ValueError):
+    """A knowledge base file is unusable; the message is one line: ``file:line: field: problem``."""
+
+    def __init__(self, source: str, line: int | None, field: str, problem: str) -> None:
+        self.source = source
+        self.line = line
+        self.field = field
+        self.problem = problem
+        where = f"{source}:{line}" if line else source
+        super().__init__(f"{where}: {field or '(top level)'}: {problem}")
+
+
+class _KbYamlLoader(yaml.SafeLoader):
+    """SafeLoader that keeps dates and times as strings (the schema validates their format)."""
+
+
+_KbYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@cache
+def kb_schema() -> dict[str, Any]:
+    """The published JSON Schema of the knowledge base format."""
+    text = resources.files("voicebot.knowledge").joinpath("kb.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def load_kb(path: str | Path) -> KnowledgeBase:
+    """Read, validate and build the knowledge base stored at ``path``."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise KnowledgeBaseError(source, None, "", "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KnowledgeBaseError(source, None, "", f"cannot read file: {exc}") from None
+    return parse_kb(text, source)
+
+
+def parse_kb(text: str, source: str = "<string>") -> KnowledgeBase:
+    """Validate and build a knowledge base from YAML text."""
+    data, lines = _parse_yaml(text, source)
+    return build_kb(data, source, lines)
+
+
+def build_kb(
+    data: Any, source: str = "<data>", lines: Mapping[JsonPath, int] | None = None
+) -> KnowledgeBase:
+    """Validate already-parsed KB data (e.g. from the API) and build the model."""
+    lines = lines or {}
+    _check_schema(data, source, lines)
+    _check_consistency(data, source, lines)
+    return _build(data, source)
+
+
+def sample_kb_path() -> Path:
+    """The sample knowledge base shipped with the package."""
+    ref = resources.files("voicebot.knowledge").joinpath("samples/woluwe-saint-pierre.yaml")
+    return Path(str(ref))
+
+
+def content_hash(data: Any) -> str:
+    """A stable hash of KB content, independent of YAML formatting and key order."""
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+# --- YAML with line numbers -------------------------------------------------------------
+
+
+def _parse_yaml(text: str, source: str) -> tuple[Any, dict[JsonPath, int]]:
+    loader = _KbYamlLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise KnowledgeBaseError(source, 1, "", "the file is empty")
+        lines: dict[JsonPath, int] = {}
+        return _construct(loader, node, (), lines, source), lines
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise KnowledgeBaseError(source, line, "", f"invalid YAML: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise KnowledgeBaseError(source, None, "", f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+
+
+def _construct(
+    loader: _KbYamlLoader,
+    node: yaml.Node,
+    path: JsonPath,
+    lines: dict[JsonPath, int],
+    source: str,
+) -> Any:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, str | int | float | bool) and key is not None:
+                raise KnowledgeBaseError(
+                    source, key_node.start_mark.line + 1, _field(path), "keys must be plain text"
+                )
+            key = str(key)
+            if key in result:
+                raise KnowledgeBaseError(
+                    source, key_node.start_mark.line + 1, _field((*path, key)), "duplicate key"
+                )
+            result[key] = _construct(loader, value_node, (*path, key), lines, source)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _construct(loader, item, (*path, index), lines, source)
+            for index, item in enumerate(node.value)
+        ]
+    return loader.construct_object(node, deep=True)
+
+
+def _field(path: Sequence[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def _line(lines: Mapping[JsonPath, int], path: Sequence[str | int]) -> int | None:
+    probe = tuple(path)
+    while probe:
+        if probe in lines:
+            return lines[probe]
+        probe = probe[:-1]
+    return lines.get(())
+
+
+# --- Schema -----------------------------------------------------------------------------
+
+
+def _check_schema(data: Any, source: str, lines: Mapping[JsonPath, int]) -> None:
+    validator = jsonschema.Draft202012Validator(kb_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), e.message))
+    if not errors:
+        return
+    error = _most_specific(errors[0])
+    field_path, problem = _describe(error, list(error.absolute_path))
+    raise KnowledgeBaseError(source, _line(lines, field_path), _field(field_path), problem)
+
+
+def _most_specific(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """For oneOf/anyOf failures, descend to the sub-error that best explains the problem."""
+    best = error
+    while best.context:
+        best = max(best.context, key=lambda e: (len(e.absolute_path), -len(e.message)))
+    return best
+
+
+def _describe(
+    error: jsonschema.ValidationError, path: list[str | int]
+) -> tuple[list[str | int], str]:
+    """The path of the offending field (a missing or unknown one included) and the problem."""
+    validator = error.validator
+    if validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return [*path, missing], "required field missing"
+    if validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return ([*path, extra[0]] if extra else path), f"unknown field ({', '.join(extra)})"
+    if validator == "type" and isinstance(error.instance, int | float):
+        return path, f"{error.message} (put the value in quotes)"
+    if validator == "pattern":
+        return path, f"{error.instance!r} has the wrong format"
+    if validator == "propertyNames":
+        return path, f"{error.message} (language codes are two lower-case letters)"
+    return path, error.message
+
+
+# --- Cross-field checks -----------------------------------------------------------------
+
+
+def _check_consistency(data: dict[str, Any], source: str, lines: Mapping[JsonPath, int]) -> None:
+    def fail(path: Sequence[str | int], problem: str) -> None:
+        raise KnowledgeBaseError(source, _line(lines, path), _field(path), problem)
+
+    city = data["city"]
+    languages: list[str] = city["languages"]
+    if city["default_language"] not in languages:
+        fail(("city", "default_language"), "must be one of city.languages")
+    try:
+        ZoneInfo(city["timezone"])
+    except (ZoneInfoNotFoundError, ValueError):
+        fail(("city", "timezone"), f"unknown time zone {city['timezone']!r}")
+    for index, day in enumerate(city.get("holidays", [])):
+        _check_date(day, ("city", "holidays", index), fail)
+
+    for path, texts in _multilingual_fields(data):
+        for lang in languages:
+            if lang not in texts:
+                fail(path, f"language {lang!r} missing (city.languages offers it)")
+        for lang in texts:
+            if lang not in languages:
+                fail((*path, lang), f"language {lang!r} is not in city.languages")
+
+    extensions: dict[str, JsonPath] = {data["operator"]["extension"]: ("operator", "extension")}
+    for kind in ("departments", "faq"):
+        seen: set[str] = set()
+        for index, entry in enumerate(data[kind]):
+            if entry["id"] in seen:
+                fail((kind, index, "id"), f"duplicate id {entry['id']!r}")
+            seen.add(entry["id"])
+    dtmf_seen: set[str] = set()
+    department_ids = {d["id"] for d in data["departments"]}
+    if "operator" in department_ids:
+        index = [d["id"] for d in data["departments"]].index("operator")
+        fail(("departments", index, "id"), "'operator' is reserved for the operator desk")
+    for index, dept in enumerate(data["departments"]):
+        ext = dept["extension"]
+        if ext in extensions:
+            other = _field(extensions[ext])
+            fail(("departments", index, "extension"), f"extension {ext} already used by {other}")
+        extensions[ext] = ("departments", index, "extension")
+        if "dtmf" in dept:
+            if dept["dtmf"] in dtmf_seen:
+                fail(("departments", index, "dtmf"), f"DTMF digit {dept['dtmf']} used twice")
+            dtmf_seen.add(dept["dtmf"])
+        _check_hours(dept["hours"], ("departments", index, "hours"), fail)
+    if isinstance(data["operator"].get("hours"), dict):
+        _check_hours(data["operator"]["hours"], ("operator", "hours"), fail)
+    for index, entry in enumerate(data["faq"]):
+        if "department" in entry and entry["department"] not in department_ids:
+            fail(("faq", index, "department"), f"unknown department {entry['department']!r}")
+
+
+def _multilingual_fields(data: dict[str, Any]) -> Iterator[tuple[JsonPath, dict[str, Any]]]:
+    yield ("city", "name"), data["city"]["name"]
+    yield ("operator", "name"), data["operator"]["name"]
+    yield ("operator", "examples"), data["operator"]["examples"]
+    for index, dept in enumerate(data["departments"]):
+        for key in ("name", "description", "examples"):
+            yield ("departments", index, key), dept[key]
+    for index, entry in enumerate(data["faq"]):
+        for key in ("questions", "answer"):
+            yield ("faq", index, key), entry[key]
+
+
+def _check_date(value: str, path: JsonPath, fail: Any) -> None:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        fail(path, f"{value!r} is not a valid date (YYYY-MM-DD)")
+
+
+def _check_hours(hours: Any, path: JsonPath, fail: Any) -> None:
+    if not isinstance(hours, dict):
+        return
+    for day in WEEKDAYS:
+        for index, text in enumerate(hours.get(day, [])):
+            if _parse_range(text) is None:
+                fail((*path, day, index), f"{text!r}: the opening must come before the closing")
+    for index, exception in enumerate(hours.get("exceptions", [])):
+        _check_date(exception["date"], (*path, "exceptions", index, "date"), fail)
+        for r_index, text in enumerate(exception["hours"]):
+            if _parse_range(text) is None:
+                fail(
+                    (*path, "exceptions", index, "hours", r_index),
+                    f"{text!r}: the opening must come before the closing",
+                )
+
+
+def _parse_range(text: str) -> TimeRange | None:
+    start_text, end_text = text.split("-")
+    start = _parse_time(start_text)
+    end = _parse_time(end_text)
+    return TimeRange(start, end) if start < end else None
+
+
+def _parse_time(text: str) -> time:
+    hour, minute = (int(part) for part in text.split(":"))
+    return time(23, 59, 59) if hour == 24 else time(hour, minute)
+
+
+# --- Building the model -----------------------------------------------------------------
+
+
+def _build(data: dict[str, Any], source: str) -> KnowledgeBase:
+    city = data["city"]
+    operator = data["operator"]
+    return KnowledgeBase(
+        city=City(
+            name=dict(city["name"]),
+            default_language=city["default_language"],
+            languages=tuple(city["languages"]),
+            timezone=city["timezone"],
+            holidays=frozenset(date.fromisoformat(d) for d in city.get("holidays", [])),
+        ),
+        operator=Operator(
+            extension=operator["extension"],
+            name=dict(operator["name"]),
+            hours=_build_hours(operator.get("hours", "always")),
+            examples=_phrases(operator["examples"]),
+        ),
+        departments=tuple(
+            Department(
+                id=dept["id"],
+                extension=dept["extension"],
+                name=dict(dept["name"]),
+                description=dict(dept["description"]),
+                hours=_build_hours(dept["hours"]),
+                examples=_phrases(dept["examples"]),
+                dtmf=dept.get("dtmf"),
+            )
+            for dept in data["departments"]
+        ),
+        faq=tuple(
+            FaqEntry(
+                id=entry["id"],
+                questions=_phrases(entry["questions"]),
+                answer=dict(entry["answer"]),
+                department=entry.get("department"),
+            )
+            for entry in data["faq"]
+        ),
+        source=source,
+        content_hash=content_hash(data),
+    )
+
+
+def _phrases(raw: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
+    return {lang: tuple(items) for lang, items in raw.items()}
+
+
+def _build_hours(raw: Any) -> OpeningHours:
+    if raw == "always":
+        return OpeningHours(always_open=True)
+    weekly = {day: _ranges(raw[day]) for day in WEEKDAYS if day in raw}
+    exceptions = {
+        date.fromisoformat(item["date"]): _ranges(item["hours"])
+        for item in raw.get("exceptions", [])
+    }
+    return OpeningHours(weekly=weekly, exceptions=exceptions)
+
+
+def _ranges(texts: list[str]) -> tuple[TimeRange, ...]:
+    ranges = []
+    for text in texts:
+        parsed = _parse_range(text)
+        if parsed is not None:
+            ranges.append(parsed)
+    return tuple(ranges)

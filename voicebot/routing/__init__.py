@@ -1,0 +1,1 @@
+"""Routing: from what a caller said to an FAQ answer, a department, the operator, or nothing."""

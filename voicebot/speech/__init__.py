@@ -1,0 +1,1 @@
+"""Speech: streaming recognition (Vosk), synthesis (pyttsx3/espeak-ng), voice activity."""

@@ -1,0 +1,1 @@
+"""Telephony: AudioSocket media server, AMI connector, Asterisk simulator."""

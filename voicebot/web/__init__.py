@@ -1,0 +1,1 @@
+"""Web pages: manager dashboard and operator console."""
