@@ -67,13 +67,15 @@ def test_duplicate_id_is_reported(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeBaseError) as info:
         load_kb(path)
     assert info.value.field == "departments[1].id"
-    lines = [n for n, text in enumerate(path.read_text().splitlines(), 1) if "- id: population" in text]
+    lines = [
+        n for n, text in enumerate(path.read_text().splitlines(), 1) if "- id: population" in text
+    ]
     assert info.value.line == lines[1]
     assert "duplicate id 'population'" in str(info.value)
 
 
 def test_duplicate_yaml_key_is_reported(tmp_path: Path) -> None:
-    path = _broken(tmp_path, "    dtmf: \"1\"", "    dtmf: \"1\"\n    dtmf: \"2\"")
+    path = _broken(tmp_path, '    dtmf: "1"', '    dtmf: "1"\n    dtmf: "2"')
     with pytest.raises(KnowledgeBaseError) as info:
         load_kb(path)
     assert info.value.field == "departments[0].dtmf"

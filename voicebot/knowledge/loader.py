@@ -204,7 +204,9 @@ def _describe(
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return [*path, missing], "required field missing"
     if validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        instance = error.instance if isinstance(error.instance, dict) else {}
+        extra = sorted(set(instance) - set(schema.get("properties", {})))
         return ([*path, extra[0]] if extra else path), f"unknown field ({', '.join(extra)})"
     if validator == "type" and isinstance(error.instance, int | float):
         return path, f"{error.message} (put the value in quotes)"

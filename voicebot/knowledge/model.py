@@ -43,7 +43,9 @@ class OpeningHours:
     """Date → intervals for that date only (empty: closed all day)."""
     always_open: bool = False
 
-    def ranges_on(self, day: date, holidays: frozenset[date] = frozenset()) -> tuple[TimeRange, ...]:
+    def ranges_on(
+        self, day: date, holidays: frozenset[date] = frozenset()
+    ) -> tuple[TimeRange, ...]:
         """The intervals in force on ``day``; exceptions win over holidays over the week."""
         if self.always_open:
             return (TimeRange(time(0, 0), time(23, 59, 59)),)

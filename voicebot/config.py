@@ -1,0 +1,192 @@
+"""Settings: defaults, then a YAML file, then ``VOICEBOT_*`` environment variables.
+
+Validated once at start: a wrong value stops the program with a message naming the
+setting and where it came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from voicebot.knowledge.loader import sample_kb_path
+
+DEFAULT_PSEUDONYM_KEY = "voicebot-development-key-change-me"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or wrong; the message names it and its source."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the assistant needs to know at start."""
+
+    kb_path: Path = field(default_factory=sample_kb_path)
+    """The city's knowledge base (YAML)."""
+    embedder: str = "use-v3"
+    """Routing embedding backend: ``use-v3``, ``minilm`` or ``st:<model dir>``."""
+    data_dir: Path = Path("var")
+    """Caches (index, rendered audio), call-log spool, the embedded SQLite database."""
+    models_dir: Path = Path("models")
+    """Where ``voicebot models pull`` puts speech and embedding models."""
+    vosk_models: dict[str, str] = field(default_factory=dict)
+    """Language → Vosk model directory; missing languages are looked up in models_dir."""
+    database_url: str = ""
+    """SQLAlchemy URL of the call log; empty: SQLite file in data_dir."""
+    tts_voices: dict[str, str] = field(default_factory=dict)
+    """Language → espeak-ng voice (defaults: fr → fr-be, nl, en, de)."""
+    tts_rate: int = 165
+    """Speaking rate in words per minute."""
+    endpoint_silence_ms: int = 300
+    """Trailing silence that ends an utterance."""
+    no_input_timeout_s: float = 6.0
+    """Silence before the assistant prompts the caller again."""
+    max_call_s: float = 300.0
+    """Longest call the assistant handles before handing over or saying goodbye."""
+    audiosocket_host: str = "0.0.0.0"
+    audiosocket_port: int = 9092
+    ami_host: str = "127.0.0.1"
+    ami_port: int = 5038
+    ami_username: str = "voicebot"
+    ami_secret: str = ""
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    workers: int = 1
+    pseudonym_key: str = DEFAULT_PSEUDONYM_KEY
+    """Key of the caller-number pseudonymisation hash."""
+    production: bool = False
+    """Production mode refuses default secrets."""
+    transcript_retention_days: int = 90
+    redis_url: str = ""
+    """Redis for live events across worker processes; empty: PostgreSQL NOTIFY or in-process."""
+
+    @property
+    def cache_dir(self) -> Path:
+        """Derived caches (embedding index, rendered prompts)."""
+        return self.data_dir / "cache"
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The call log URL, defaulting to an SQLite file in data_dir."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'voicebot.db'}"
+
+    def validate(self) -> Settings:
+        """Check cross-field rules; returns self for chaining."""
+        if self.production:
+            if self.pseudonym_key == DEFAULT_PSEUDONYM_KEY:
+                raise SettingsError(
+                    "pseudonym_key: production mode refuses the default key "
+                    "(set VOICEBOT_PSEUDONYM_KEY to a long random secret)"
+                )
+            if not self.ami_secret:
+                raise SettingsError("ami_secret: production mode needs the AMI user's secret")
+        if len(self.pseudonym_key) < 16:
+            raise SettingsError("pseudonym_key: use at least 16 characters")
+        for name in ("audiosocket_port", "ami_port", "api_port"):
+            port = getattr(self, name)
+            if not 0 <= port <= 65535:
+                raise SettingsError(f"{name}: {port} is not a TCP port")
+        if self.workers < 1:
+            raise SettingsError("workers: must be at least 1")
+        if self.endpoint_silence_ms < 100:
+            raise SettingsError("endpoint_silence_ms: below 100 ms callers get cut off")
+        return self
+
+
+def load_settings(
+    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Defaults ← YAML file (``path`` or ``$VOICEBOT_CONFIG``) ← ``VOICEBOT_<NAME>`` variables."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    path = path or environ.get("VOICEBOT_CONFIG")
+    if path:
+        values.update(_read_file(Path(path)))
+    for spec in fields(Settings):
+        env_name = f"VOICEBOT_{spec.name.upper()}"
+        if env_name in environ:
+            values[spec.name] = _from_env(spec.name, environ[env_name], env_name)
+    return _build(values, str(path) if path else "environment").validate()
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read settings file: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{path}: invalid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: the settings file must be a mapping of names to values")
+    known = {spec.name for spec in fields(Settings)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise SettingsError(f"{path}: unknown setting(s): {', '.join(unknown)}")
+    return dict(data)
+
+
+def _from_env(name: str, raw: str, env_name: str) -> Any:
+    kind = _field_type(name)
+    if kind == "dict":
+        pairs = [item.split("=", 1) for item in raw.split(",") if item.strip()]
+        if any(len(pair) != 2 for pair in pairs):
+            raise SettingsError(f"{env_name}: expected lang=value pairs separated by commas")
+        return {key.strip(): value.strip() for key, value in pairs}
+    return raw
+
+
+def _field_type(name: str) -> str:
+    spec = next(spec for spec in fields(Settings) if spec.name == name)
+    return str(spec.type).split("[")[0]
+
+
+def _build(values: dict[str, Any], source: str) -> Settings:
+    converted: dict[str, Any] = {}
+    for spec in fields(Settings):
+        if spec.name not in values:
+            continue
+        raw = values[spec.name]
+        kind = _field_type(spec.name)
+        try:
+            converted[spec.name] = _convert(kind, raw)
+        except (TypeError, ValueError):
+            raise SettingsError(
+                f"{spec.name}: {raw!r} is not a valid {kind} (from {source})"
+            ) from None
+    return dataclasses.replace(Settings(), **converted)
+
+
+def _convert(kind: str, raw: Any) -> Any:
+    if kind == "Path":
+        return Path(str(raw))
+    if kind == "int":
+        if isinstance(raw, bool):
+            raise ValueError(raw)
+        return int(raw)
+    if kind == "float":
+        return float(raw)
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off"}:
+            return False
+        raise ValueError(raw)
+    if kind == "dict":
+        if not isinstance(raw, dict):
+            raise TypeError(raw)
+        return {str(k): str(v) for k, v in raw.items()}
+    if kind == "str":
+        return str(raw)
+    raise TypeError(kind)

@@ -1,0 +1,190 @@
+"""The router: score an utterance against every target, reject what is out of scope.
+
+Generic out-of-scope phrases form a pseudo-target ``none``: an utterance scoring higher
+on it than on any real target (by a KB-calibrated margin) is rejected, and so is one
+whose nearest-neighbour score is under the language's floor (see ``calibration.py``).
+Scoring itself is in ``scoring.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from voicebot.knowledge.model import KnowledgeBase
+from voicebot.routing.calibration import Calibration, calibrate
+from voicebot.routing.classifier import TargetClassifier
+from voicebot.routing.decision import NONE, Candidate, RouteDecision
+from voicebot.routing.embedders import Embedder
+from voicebot.routing.index import ExampleIndex
+from voicebot.routing.lexical import LexicalIndex
+from voicebot.routing.scoring import Scorer, Scores, ScoringConfig
+from voicebot.routing.text import normalize, strip_fillers
+from voicebot.runtime import single_threaded_blas
+
+_LOGGER = logging.getLogger(__name__)
+
+__all__ = ["Router", "ScoringConfig"]
+
+
+class Router:
+    """Routes utterances of one KB; safe for concurrent ``route`` calls."""
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        embedder: Embedder,
+        index: ExampleIndex,
+        config: ScoringConfig | None = None,
+        cache_dir: Path | None = None,
+    ) -> None:
+        single_threaded_blas()
+        self.kb = kb
+        self.embedder = embedder
+        self.index = index
+        self.config = config or ScoringConfig()
+        self._none = index.labels.index(NONE) if NONE in index.labels else -1
+        classifier, self.calibration = _load_or_fit(index, self.config, kb, self._none, cache_dir)
+        self._scorer = Scorer(
+            index, LexicalIndex([e.text for e in index.examples]), classifier, self.config
+        )
+        _LOGGER.info("router ready: %s", self.calibration)
+
+    @classmethod
+    def build(
+        cls,
+        kb: KnowledgeBase,
+        embedder: Embedder,
+        cache_dir: Path | None = None,
+        config: ScoringConfig | None = None,
+    ) -> Router:
+        """Index the KB and fit the classifier, both cached on disk by KB content and model."""
+        index = ExampleIndex.build(kb, embedder, cache_dir)
+        return cls(kb, embedder, index, config, cache_dir)
+
+    def route(self, text: str, language: str | None = None) -> RouteDecision:
+        """Decide where one utterance goes."""
+        return self.route_many([text], [language])[0]
+
+    def route_many(
+        self, texts: Sequence[str], languages: Sequence[str | None]
+    ) -> list[RouteDecision]:
+        """Decide for several utterances at once (one embedding batch)."""
+        langs = [lang or self.kb.city.default_language for lang in languages]
+        prepared = [self._prepare(text, lang) for text, lang in zip(texts, langs, strict=True)]
+        knn, blended = self._scorer.score(prepared, self.embedder.embed(prepared))
+        return [
+            self._decide(knn[i], blended[i], langs[i], bool(prepared[i].strip()))
+            for i in range(len(prepared))
+        ]
+
+    def _prepare(self, text: str, language: str) -> str:
+        text = normalize(text)
+        return strip_fillers(text, language) if self.config.strip_fillers else text
+
+    def _decide(self, knn: Scores, row: Scores, language: str, has_words: bool) -> RouteDecision:
+        cfg = self.config
+        threshold = self.calibration.thresholds.get(language, self.calibration.default)
+        in_scope = row.copy()
+        if self._none >= 0:
+            in_scope[self._none] = -np.inf
+        order = np.argsort(-in_scope)[: cfg.top_candidates]
+        candidates = tuple(
+            Candidate(self.index.labels[i], round(float(in_scope[i]), 4)) for i in order
+        )
+        best = candidates[0]
+        margin = best.score - candidates[1].score if len(candidates) > 1 else best.score
+        rejected = not has_words or float(knn[order[0]]) < threshold
+        if (
+            cfg.negatives_as_class
+            and self._none >= 0
+            and row[self._none] > best.score + self.calibration.none_margin
+        ):
+            rejected = True
+        return RouteDecision(
+            label=NONE if rejected else best.label,
+            score=best.score,
+            margin=round(margin, 4),
+            ambiguous=not rejected and margin < cfg.ambiguity_margin,
+            candidates=candidates,
+            language=language,
+            threshold=threshold,
+        )
+
+
+_FIT_FIELDS = (
+    "dense_weight",
+    "centroid_weight",
+    "lexical_weight",
+    "classifier_weight",
+    "negatives_as_class",
+    "max_in_scope_rejection",
+)
+
+
+def _load_or_fit(
+    index: ExampleIndex,
+    config: ScoringConfig,
+    kb: KnowledgeBase,
+    none_label: int,
+    cache_dir: Path | None,
+) -> tuple[TargetClassifier | None, Calibration]:
+    """Fit the classifier and calibrate (seconds), or load both from the cache (milliseconds).
+
+    The cache file is keyed by the index key (KB content, model, examples) and the scoring
+    configuration, and written by this program only into its own cache directory, which is
+    why unpickling it is acceptable.
+    """
+    import sklearn
+
+    # Only what the classifier and calibration depend on: changing, say, the ambiguity
+    # margin must not cost a refit.
+    fitted = {name: getattr(config, name) for name in _FIT_FIELDS}
+    fingerprint = f"{index.key}\0{sorted(fitted.items())}\0{sklearn.__version__}"
+    key = hashlib.sha256(fingerprint.encode()).hexdigest()[:32]
+    path = cache_dir / f"router-{key}.pkl" if cache_dir else None
+    if path is not None and path.exists():
+        try:
+            with path.open("rb") as handle:
+                classifier, calibration = pickle.load(handle)
+            if isinstance(calibration, Calibration):
+                return classifier, calibration
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError) as exc:
+            _LOGGER.warning("ignoring unreadable router cache %s: %s", path, exc)
+
+    texts = [e.text for e in index.examples]
+    labels = [e.label for e in index.examples]
+
+    def train(mask: np.ndarray) -> TargetClassifier:
+        rows = np.flatnonzero(mask)
+        return TargetClassifier(
+            [texts[i] for i in rows], index.vectors[rows], [labels[i] for i in rows], index.labels
+        )
+
+    use_classifier = config.classifier_weight > 0
+    classifier = train(np.ones(len(texts), dtype=bool)) if use_classifier else None
+    scorer = Scorer(index, LexicalIndex(texts), classifier, config)
+    calibration = calibrate(
+        scorer, kb.city.languages, none_label, train if use_classifier else None
+    )
+    if path is not None:
+        _write_atomically(path, pickle.dumps((classifier, calibration), pickle.HIGHEST_PROTOCOL))
+    return classifier, calibration
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        _LOGGER.warning("cannot write router cache %s: %s", path, exc)
