@@ -1,0 +1,661 @@
+"""The conversation as a pure state machine: ``Dialog.handle(event) -> [actions]``.
+
+No I/O, no clock, no router: the call session routes each utterance and passes the
+decision in, reports the time in every event, plays what ``Play`` says and echoes each
+play's id in ``PlaybackFinished`` when its audio is done. ``Transfer`` and ``HangUp``
+are only returned once the announcement or goodbye before them has finished playing,
+so the session executes actions in order and never waits on audio itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from voicebot.calllog.records import CallbackRequest, TransferStatus, TurnRecord
+from voicebot.dialog.actions import (
+    Action,
+    DialogIntent,
+    EndCall,
+    HangUp,
+    RecordCallback,
+    Transfer,
+    TransferSummary,
+    TurnAction,
+    dtmf_intent,
+    language_intent,
+)
+from voicebot.dialog.config import DialogConfig
+from voicebot.dialog.events import (
+    BargeIn,
+    CallStarted,
+    DialogError,
+    DtmfDigit,
+    Event,
+    Hangup,
+    PlaybackFinished,
+    SilenceTimeout,
+    Tick,
+    TransferResult,
+    Utterance,
+    check_event,
+)
+from voicebot.dialog.journal import CallEnding, CallJournal
+from voicebot.dialog.keywords import tokens
+from voicebot.dialog.output import Output, TurnDraft
+from voicebot.dialog.prompts import Prompt, PromptBook
+from voicebot.dialog.understanding import ReplyReader, Words
+from voicebot.knowledge.model import KnowledgeBase
+from voicebot.routing.decision import FAQ_PREFIX, OPERATOR, RouteDecision, RouteKind, kind_of
+
+
+class DialogState(StrEnum):
+    """Where the conversation stands."""
+
+    NOT_STARTED = "not_started"
+    LISTENING = "listening"  # waiting for a request (the first one, or after "anything else?")
+    CLARIFYING = "clarifying"  # asked "A or B?"
+    OFFERING = "offering"  # asked a yes/no question about an offer (FAQ, operator, callback)
+    MENU = "menu"  # the DTMF menu was announced
+    ANNOUNCING = "announcing"  # transfer announcement playing; ``Transfer`` follows
+    TRANSFERRING = "transferring"  # ``Transfer`` sent; waiting for its result or the hang-up
+    CLOSING = "closing"  # goodbye playing; ``HangUp`` follows
+    ENDED = "ended"
+
+
+_WAITING = frozenset(
+    {DialogState.LISTENING, DialogState.CLARIFYING, DialogState.OFFERING, DialogState.MENU}
+)
+_NOT_REQUESTS = frozenset({DialogIntent.YES, DialogIntent.NO, DialogIntent.GOODBYE})
+
+
+class _Question(StrEnum):
+    OPEN = "open"
+    ANYTHING_ELSE = "anything_else"
+    CLARIFY = "clarify"
+    OFFER = "offer"
+    MENU = "menu"
+
+
+class _OfferKind(StrEnum):
+    FAQ = "faq"
+    OPERATOR = "operator"
+    CALLBACK = "callback"
+
+
+@dataclass(frozen=True, slots=True)
+class _Offer:
+    kind: _OfferKind
+    target: str
+    """FAQ id, ``operator``, or who calls back (department id or ``operator``)."""
+
+
+class Dialog:
+    """One call's conversation. Feed every event to :meth:`handle`; execute what it returns."""
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        config: DialogConfig | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        """``clock`` (seconds, e.g. ``time.perf_counter``) adds ``timings_ms["dialog"]``."""
+        self.kb = kb
+        self.config = config or DialogConfig()
+        self.config.check_languages(kb.city.languages)
+        self.prompts = PromptBook(kb, self.config.operator_digit)
+        self._reader = ReplyReader(kb, self.config, self.prompts)
+        self._clock = clock
+        self._out = Output()
+        self._state = DialogState.NOT_STARTED
+        self._language = kb.city.default_language
+        self._journal: CallJournal | None = None
+        self._ending: tuple[datetime, CallEnding] | None = None
+        self._question = _Question.OPEN
+        self._clarify: tuple[str, str] | None = None
+        self._offers: list[_Offer] = []
+        self._planned: str | None = None
+        """Target to transfer to once the announcement has been played."""
+        self._close_reason = CallEnding.GOODBYE
+        self._failures = 0
+        self._menu_failures = 0
+        self._silences = 0
+        self._yes_no_retries = 0
+        self._max_duration_reached = False
+        self._transcripts: list[str] = []
+        self._candidates: list[str] = []
+        self._request_label: str = DialogIntent.NONE
+
+    # --- public API ----------------------------------------------------------------------
+
+    @property
+    def state(self) -> DialogState:
+        """The current state."""
+        return self._state
+
+    @property
+    def language(self) -> str:
+        """The language the assistant currently speaks."""
+        return self._language
+
+    @property
+    def turns(self) -> tuple[TurnRecord, ...]:
+        """The turns recorded so far."""
+        return tuple(self._journal.turns) if self._journal else ()
+
+    @property
+    def ended(self) -> bool:
+        """True once ``EndCall`` has been returned; later events are ignored."""
+        return self._state is DialogState.ENDED
+
+    def handle(self, event: Event) -> list[Action]:
+        """Advance the conversation by one event; execute the returned actions in order."""
+        check_event(event)
+        if self._state is DialogState.ENDED:
+            return []
+        if self._state is DialogState.NOT_STARTED and not isinstance(event, CallStarted):
+            raise DialogError(f"{type(event).__name__} received before CallStarted")
+        started = self._clock() if self._clock else None
+        self._out.begin_step()
+        self._ending = None
+        match event:
+            case CallStarted():
+                self._on_call_started(event)
+            case Utterance():
+                self._on_utterance(event)
+            case DtmfDigit():
+                self._on_dtmf(event)
+            case SilenceTimeout():
+                self._on_silence(event)
+            case Hangup():
+                self._on_hangup(event)
+            case TransferResult():
+                self._on_transfer_result(event)
+            case PlaybackFinished():
+                self._on_playback_finished(event)
+            case BargeIn():
+                self._on_barge_in()
+            case Tick():
+                self._on_tick(event)
+        if self._out.turn is not None:
+            dialog_ms = None
+            if started is not None and self._clock is not None:
+                dialog_ms = round((self._clock() - started) * 1000.0, 3)
+            journal = self._log
+            record = self._out.turn.record(
+                journal.call_id, len(journal.turns), self._language, dialog_ms
+            )
+            journal.add_turn(record)
+            self._out.record_turn(record)
+        if self._ending is not None:
+            at, reason = self._ending
+            self._out.actions.append(EndCall(self._log.record(at, self._language, reason)))
+            self._state = DialogState.ENDED
+        return self._out.actions
+
+    # --- events --------------------------------------------------------------------------
+
+    def _on_call_started(self, event: CallStarted) -> None:
+        if self._journal is not None:
+            raise DialogError("CallStarted received twice")
+        city = self.kb.city
+        offered = event.language in city.languages
+        self._language = event.language if event.language and offered else city.default_language
+        self._journal = CallJournal(event.call_id, event.at, event.caller_number, event.channel)
+        self._say(self.prompts.greeting(self._language))
+        if self.config.announce_languages:
+            for other in city.languages:
+                if other != self._language:
+                    self._say(self.prompts.language_hint(other))
+        self._wait(DialogState.LISTENING, _Question.OPEN)
+
+    def _on_utterance(self, event: Utterance) -> None:
+        if self._state not in _WAITING:
+            return
+        decision = event.decision
+        turn = self._out.begin_turn(event.at, DialogIntent.NONE, transcript=event.text)
+        turn.confidence = event.confidence
+        turn.timings_ms = dict(event.timings_ms)
+        if decision is not None:
+            turn.score, turn.margin = decision.score, decision.margin
+        self._candidates = [c.label for c in decision.candidates] if decision else []
+        self._out.stop_playback()
+        self._silences = 0
+        self._read_utterance(event, decision)
+        request = turn.intent not in _NOT_REQUESTS and not turn.intent.startswith("language:")
+        if event.text.strip() and request:
+            # The transfer summary quotes requests, not the "oui" / "non" around them.
+            self._transcripts.append(event.text.strip())
+
+    def _read_utterance(self, event: Utterance, decision: RouteDecision | None) -> None:
+        if self._over_time(event.at):
+            self._max_duration(event.at)
+            return
+        words = tokens(event.text)
+        asked = self._reader.requested_language(words)
+        if asked is not None:
+            self._language_request(asked)
+            return
+        if event.language and event.language != self._language:
+            if event.language not in self.kb.city.languages:
+                self._language_request(event.language)
+                return
+            self._language = event.language
+            self._say(self.prompts.language_switched(self._language))
+        low = event.confidence is not None and event.confidence < self.config.min_asr_confidence
+        understood = decision if words and not low else None
+        if self._state is DialogState.OFFERING:
+            self._on_offer_reply(event.at, words, understood, low)
+        elif self._state is DialogState.CLARIFYING:
+            self._on_clarify_reply(event.at, words, understood, low)
+        else:
+            self._on_request(event.at, words, understood, low)
+
+    def _on_dtmf(self, event: DtmfDigit) -> None:
+        if self._state not in _WAITING:
+            return
+        self._out.begin_turn(event.at, dtmf_intent(event.digit)).dtmf = event.digit
+        self._candidates = []
+        self._out.stop_playback()
+        self._silences = 0
+        if self._over_time(event.at):
+            self._max_duration(event.at)
+            return
+        target = self.prompts.menu_digits().get(event.digit)
+        if target is not None:
+            self._to_target(target, event.at)
+        elif self._state is not DialogState.MENU and self.prompts.has_menu():
+            self._announce_menu()
+        else:
+            self._not_understood(event.at, low_confidence=False)
+
+    def _on_silence(self, event: SilenceTimeout) -> None:
+        if self._state not in _WAITING:
+            return
+        turn = self._out.begin_turn(event.at, DialogIntent.SILENCE)
+        if self._over_time(event.at):
+            self._max_duration(event.at)
+            return
+        self._silences += 1
+        if self._silences > self.config.max_silence_prompts:
+            turn.action = TurnAction.GOODBYE
+            self._say(self.prompts.silence_goodbye(self._language), interruptible=False)
+            self._close(CallEnding.SILENCE)
+            return
+        turn.action = TurnAction.SILENCE_PROMPT
+        self._say(self.prompts.silence(self._language))
+        self._ask_again()
+
+    def _on_hangup(self, event: Hangup) -> None:
+        closing = self._state is DialogState.CLOSING
+        ending = self._close_reason if closing else CallEnding.HANGUP
+        if self._out.answer_sounding:
+            # Not a contained answer for the statistics: see CallJournal.outcome.
+            turn = self._out.begin_turn(event.at, DialogIntent.HANGUP)
+            turn.action = TurnAction.ANSWER_INTERRUPTED
+            ending = CallEnding.HANGUP_DURING_ANSWER
+        self._out.forget_plays()
+        self._planned = None
+        self._end(event.at, ending)
+
+    def _on_transfer_result(self, event: TransferResult) -> None:
+        if self._state is not DialogState.TRANSFERRING:
+            return
+        record = self._log.transfer_finished(event.status)
+        if event.status is TransferStatus.ANSWER:
+            self._end(event.at, CallEnding.TRANSFER_ANSWERED)
+            return
+        if event.status is TransferStatus.CANCEL:
+            self._end(event.at, CallEnding.TRANSFER_CANCELLED)
+            return
+        # BUSY, NOANSWER, CHANUNAVAIL, CONGESTION: the caller is back with us.
+        turn = self._out.begin_turn(event.at, DialogIntent.TRANSFER_FAILED)
+        self._say(self.prompts.transfer_failed(record.target, self._language))
+        if record.target != OPERATOR and self.kb.is_open(OPERATOR, event.at):
+            self._log.transfer_fallback(OPERATOR)
+            self._announce(OPERATOR)
+        elif self._log.caller_number:
+            self._log.transfer_fallback(_OfferKind.CALLBACK.value)
+            turn.action = TurnAction.OFFER
+            self._start_offers([_Offer(_OfferKind.CALLBACK, record.target)])
+        else:
+            self._say(self.prompts.call_later(self._language))
+            self._anything_else()
+
+    def _on_playback_finished(self, event: PlaybackFinished) -> None:
+        if not self._out.finished(event.play_id):
+            return
+        if self._state is DialogState.ANNOUNCING and self._planned is not None:
+            transfer = self._transfer(self._planned)
+            self._planned = None
+            self._log.transfer_requested(transfer.target, transfer.extension, event.at)
+            self._out.actions.append(transfer)
+            self._state = DialogState.TRANSFERRING
+        elif self._state is DialogState.CLOSING:
+            self._out.actions.append(HangUp())
+            self._end(event.at, self._close_reason)
+
+    def _on_barge_in(self) -> None:
+        listen = self._out.listen
+        if self._state in _WAITING and self._out.interruptible and listen is not None:
+            self._out.stop_playback()
+            self._out.actions.append(listen)
+
+    def _on_tick(self, event: Tick) -> None:
+        if self._state in _WAITING and not self._out.sounding and self._over_time(event.at):
+            self._out.begin_turn(event.at, DialogIntent.MAX_DURATION)
+            self._max_duration(event.at)
+
+    # --- replies by state ----------------------------------------------------------------
+
+    def _on_request(
+        self, at: datetime, words: Words, decision: RouteDecision | None, low: bool
+    ) -> None:
+        """A free request (while LISTENING or in the MENU)."""
+        turn, lang = self._turn, self._language
+        after_answer = self._question is _Question.ANYTHING_ELSE
+        if self._reader.is_goodbye(words, lang, after_answer):
+            self._goodbye()
+        elif self._state is DialogState.LISTENING and self._reader.only_yes(words, lang):
+            turn.intent, turn.action = DialogIntent.YES, TurnAction.PROMPT
+            self._say(self.prompts.listening(lang))
+            self._out.send_listen(None, lang)
+        elif decision is None or decision.kind is RouteKind.UNKNOWN:
+            self._not_understood(at, low)
+        else:
+            turn.intent = decision.label
+            pair = self._reader.ambiguous_pair(decision)
+            if pair is not None:
+                self._ask_clarify(pair)
+            else:
+                self._route(decision.label, at)
+
+    def _on_clarify_reply(
+        self, at: datetime, words: Words, decision: RouteDecision | None, low: bool
+    ) -> None:
+        assert self._clarify is not None
+        turn, lang = self._turn, self._language
+        if self._reader.is_goodbye(words, lang, after_answer=False):
+            self._goodbye()
+            return
+        choice = self._reader.choose(words, self._clarify, decision, lang)
+        if choice is not None:
+            turn.intent = choice
+            self._route(choice, at)
+        elif decision is not None and decision.kind is not RouteKind.UNKNOWN:
+            # Neither option, but a clear new request: only one clarifying question.
+            if decision.ambiguous:
+                self._not_understood(at, low)
+            else:
+                turn.intent = decision.label
+                self._route(decision.label, at)
+        else:
+            if self._reader.no(words, lang):
+                turn.intent = DialogIntent.NO
+            self._not_understood(at, low)
+
+    def _on_offer_reply(
+        self, at: datetime, words: Words, decision: RouteDecision | None, low: bool
+    ) -> None:
+        turn, lang = self._turn, self._language
+        yes, no = self._reader.yes(words, lang), self._reader.no(words, lang)
+        if yes and not no:
+            turn.intent = DialogIntent.YES
+            self._accept_offer(at)
+        elif no:
+            turn.intent = DialogIntent.NO
+            self._offers.pop(0)
+            if self._offers:
+                turn.action = TurnAction.OFFER
+                self._ask_offer()
+            else:
+                self._anything_else()
+        elif self._reader.is_goodbye(words, lang, after_answer=False):
+            self._goodbye()
+        elif decision is not None and decision.kind is not RouteKind.UNKNOWN:
+            self._offers = []
+            self._on_request(at, words, decision, low)
+        elif self._yes_no_retries < self.config.max_yes_no_retries:
+            self._yes_no_retries += 1
+            self._say(self.prompts.yes_no_repeat(lang))
+            self._ask_offer()
+        else:
+            self._offers = []
+            self._anything_else()
+
+    def _accept_offer(self, at: datetime) -> None:
+        offer = self._offers[0]
+        self._offers = []
+        if offer.kind is _OfferKind.FAQ:
+            self._answer(offer.target)
+        elif offer.kind is _OfferKind.OPERATOR:
+            self._to_target(OPERATOR, at)
+        else:
+            self._turn.action = TurnAction.CALLBACK
+            request = CallbackRequest(
+                call_id=self._log.call_id,
+                requested_at=at,
+                department=None if offer.target == OPERATOR else offer.target,
+                language=self._language,
+                caller_number=self._log.caller_number,
+                note=self._excerpt() or self._request_label,
+            )
+            self._log.add_callback(request)
+            self._out.actions.append(RecordCallback(request))
+            self._say(self.prompts.callback_recorded(self._language))
+            self._anything_else()
+
+    def _language_request(self, language: str) -> None:
+        turn = self._turn
+        turn.intent = language_intent(language)
+        if language in self.kb.city.languages:
+            turn.action = TurnAction.LANGUAGE
+            self._language = language
+            self._say(self.prompts.language_switched(language))
+        else:
+            turn.action = TurnAction.LANGUAGE_UNAVAILABLE
+            self._say(self.prompts.language_unavailable(self._language))
+        self._ask_again()
+
+    # --- destinations --------------------------------------------------------------------
+
+    def _route(self, label: str, at: datetime) -> None:
+        """Go where a routing label points: an FAQ answer, a department, the operator."""
+        self._reader.check_label(label)
+        self._clarify = None
+        kind = kind_of(label)
+        if kind is RouteKind.FAQ:
+            self._failures = 0
+            self._answer(label[len(FAQ_PREFIX) :])
+        else:
+            self._to_target(OPERATOR if kind is RouteKind.OPERATOR else label, at)
+
+    def _answer(self, faq_id: str) -> None:
+        self._turn.action = TurnAction.ANSWER
+        self._say(self.prompts.faq_answer(faq_id, self._language), answer=True)
+        self._anything_else()
+
+    def _to_target(self, target: str, at: datetime) -> None:
+        """Transfer to a department or the operator when open; else say its hours and offer."""
+        self._failures = self._menu_failures = 0
+        self._clarify, self._offers = None, []
+        intent = self._turn.intent
+        if intent not in (DialogIntent.YES, DialogIntent.TRANSFER_FAILED):
+            # Keep what the caller asked for, not the "yes" that accepted an offer.
+            self._request_label = intent
+        if target != OPERATOR:
+            self._log.department = target
+        if self.kb.is_open(target, at):
+            self._announce(target)
+        else:
+            self._closed(target, at)
+
+    def _announce(self, target: str) -> None:
+        is_operator = target == OPERATOR
+        self._turn.action = TurnAction.OPERATOR if is_operator else TurnAction.TRANSFER
+        self._say(self.prompts.transfer(target, self._language), interruptible=False)
+        self._planned = target
+        self._state = DialogState.ANNOUNCING
+
+    def _closed(self, target: str, at: datetime) -> None:
+        self._turn.action = TurnAction.CLOSED
+        lang = self._language
+        today = at.astimezone(self.kb.city.zone).date()
+        hours = self.prompts.target_hours(target)
+        if today in hours.exceptions:
+            self._say(self.prompts.exception_today(hours.exceptions[today], lang))
+        elif today in self.kb.city.holidays:
+            self._say(self.prompts.holiday_today(lang))
+        self._say(self.prompts.closed(target, lang))
+        offers: list[_Offer] = []
+        if target != OPERATOR:
+            related = self._reader.related_faq(target, self._candidates)
+            if related is not None:
+                offers.append(_Offer(_OfferKind.FAQ, related))
+            if self.kb.is_open(OPERATOR, at):
+                offers.append(_Offer(_OfferKind.OPERATOR, OPERATOR))
+        if self._log.caller_number:
+            offers.append(_Offer(_OfferKind.CALLBACK, target))
+        self._start_offers(offers)
+
+    def _not_understood(self, at: datetime, low_confidence: bool) -> None:
+        self._failures += 1
+        lang = self._language
+        if self._state is DialogState.MENU:
+            self._menu_failures += 1
+            if self._menu_failures >= self.config.max_menu_failures:
+                self._to_target(OPERATOR, at)
+            else:
+                self._say(self.prompts.rephrase(lang, low_confidence))
+                self._announce_menu()
+        elif self._failures >= self.config.max_failures:
+            if self.prompts.has_menu():
+                self._announce_menu()
+            else:
+                self._to_target(OPERATOR, at)
+        else:
+            self._turn.action = TurnAction.REPHRASE
+            self._say(self.prompts.rephrase(lang, low_confidence))
+            self._wait(DialogState.LISTENING, _Question.OPEN)
+
+    def _max_duration(self, at: datetime) -> None:
+        self._max_duration_reached = True
+        self._offers, self._clarify = [], None
+        self._turn.intent = DialogIntent.MAX_DURATION
+        self._say(self.prompts.max_duration(self._language), interruptible=False)
+        if self.kb.is_open(OPERATOR, at):
+            self._announce(OPERATOR)
+        else:
+            self._turn.action = TurnAction.GOODBYE
+            self._say(self.prompts.goodbye(self._language), interruptible=False)
+            self._close(CallEnding.MAX_DURATION)
+
+    def _goodbye(self) -> None:
+        turn = self._turn
+        turn.intent, turn.action = DialogIntent.GOODBYE, TurnAction.GOODBYE
+        self._say(self.prompts.goodbye(self._language), interruptible=False)
+        self._close(CallEnding.GOODBYE)
+
+    # --- questions -----------------------------------------------------------------------
+
+    def _announce_menu(self) -> None:
+        self._turn.action = TurnAction.MENU
+        if self._state is not DialogState.MENU:
+            self._menu_failures = 0
+        self._say(self.prompts.menu(self._language))
+        self._wait(DialogState.MENU, _Question.MENU)
+
+    def _ask_clarify(self, pair: tuple[str, str]) -> None:
+        self._turn.action = TurnAction.CLARIFY
+        self._clarify = pair
+        self._say(self.prompts.clarify(*pair, self._language))
+        self._wait(DialogState.CLARIFYING, _Question.CLARIFY)
+
+    def _start_offers(self, offers: list[_Offer]) -> None:
+        self._offers = offers
+        self._yes_no_retries = 0
+        if offers:
+            self._ask_offer()
+        else:
+            self._anything_else()
+
+    def _ask_offer(self) -> None:
+        offer, lang = self._offers[0], self._language
+        if offer.kind is _OfferKind.FAQ:
+            prompt = self.prompts.offer_faq(offer.target, lang)
+        elif offer.kind is _OfferKind.OPERATOR:
+            prompt = self.prompts.offer_operator(lang)
+        else:
+            prompt = self.prompts.offer_callback(offer.target, lang)
+        self._say(prompt)
+        self._wait(DialogState.OFFERING, _Question.OFFER, self._reader.yes_no_grammar(lang))
+
+    def _anything_else(self) -> None:
+        self._say(self.prompts.anything_else(self._language))
+        self._wait(DialogState.LISTENING, _Question.ANYTHING_ELSE)
+
+    def _ask_again(self) -> None:
+        """Repeat the pending question (after a silence prompt or a language switch)."""
+        lang = self._language
+        if self._question is _Question.OFFER and self._offers:
+            self._ask_offer()
+            return
+        if self._question is _Question.CLARIFY and self._clarify is not None:
+            self._say(self.prompts.clarify(*self._clarify, lang))
+        elif self._question is _Question.MENU:
+            self._say(self.prompts.menu(lang))
+        elif self._question is _Question.ANYTHING_ELSE:
+            self._say(self.prompts.anything_else(lang))
+        else:
+            self._say(self.prompts.how_can_i_help(lang))
+        self._out.send_listen(None, lang)
+
+    # --- helpers -------------------------------------------------------------------------
+
+    @property
+    def _log(self) -> CallJournal:
+        assert self._journal is not None, "handle() refuses events before CallStarted"
+        return self._journal
+
+    @property
+    def _turn(self) -> TurnDraft:
+        return self._out.current
+
+    def _say(self, prompt: Prompt, interruptible: bool = True, answer: bool = False) -> None:
+        self._out.say(prompt, interruptible, answer)
+
+    def _wait(
+        self, state: DialogState, question: _Question, grammar: tuple[str, ...] | None = None
+    ) -> None:
+        self._state, self._question = state, question
+        self._out.send_listen(grammar, self._language)
+
+    def _close(self, reason: CallEnding) -> None:
+        self._state = DialogState.CLOSING
+        self._close_reason = reason
+
+    def _end(self, at: datetime, reason: CallEnding) -> None:
+        self._ending = (at, reason)
+
+    def _over_time(self, at: datetime) -> bool:
+        if self._max_duration_reached:
+            return False
+        return at - self._log.started_at >= self.config.max_call_duration
+
+    def _transfer(self, target: str) -> Transfer:
+        """The transfer action, with what the person picking up should know."""
+        kb, is_operator = self.kb, target == OPERATOR
+        extension = kb.operator.extension if is_operator else kb.department(target).extension
+        department = self._log.department if is_operator else target
+        summary = TransferSummary(
+            str(self._request_label), department, self._excerpt(), self._language
+        )
+        return Transfer(extension, target, summary)
+
+    def _excerpt(self) -> str:
+        """The caller's last requests (not their yes/no replies), most recent last."""
+        limit = self.config.summary_max_chars
+        excerpt = " / ".join(self._transcripts[-3:])
+        return "…" + excerpt[-(limit - 1) :] if len(excerpt) > limit else excerpt
