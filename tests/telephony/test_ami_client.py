@@ -1,0 +1,217 @@
+"""AMI connector against the simulator: login, events, keep-alive, timeouts, reconnect."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from voicebot.telephony.ami import (
+    AmiActionFailed,
+    AmiActionTimeout,
+    AmiClient,
+    AmiConnectionLost,
+    AmiLoginError,
+    AmiNotConnected,
+)
+from voicebot.telephony.ami_codec import make_action
+from voicebot.telephony.simulator import AsteriskSimulator
+
+from .conftest import ConnectionCollector, ami_settings
+
+
+async def test_login_succeeds_and_reports_the_banner(
+    ami: AmiClient, simulator: AsteriskSimulator
+) -> None:
+    assert ami.connected
+    assert ami.banner is not None and ami.banner.version == (12, 0, 0)
+    assert simulator.ami.logins == 1
+    assert simulator.ami.action_counts["login"] == 1
+
+
+async def test_wrong_secret_raises_login_error_with_asterisk_message(
+    simulator: AsteriskSimulator,
+) -> None:
+    client = AmiClient(ami_settings(simulator, secret="wrong"))
+    with pytest.raises(AmiLoginError, match="Authentication failed"):
+        await client.connect(timeout=3.0)
+    assert not client.connected
+    assert simulator.ami.logins == 0
+    await asyncio.sleep(0.3)
+    assert simulator.ami.action_counts["login"] == 1  # no hammering with bad credentials
+
+
+async def test_events_reach_listeners_and_subscriptions(
+    ami: AmiClient, simulator: AsteriskSimulator, collector: ConnectionCollector
+) -> None:
+    seen: list[str] = []
+    ami.add_event_listener(lambda event: seen.append(event.name))
+    subscription = ami.subscribe()
+    call = await simulator.place_call(caller_id="0471111111")
+    await collector.next()
+    names: list[str] = []
+    async with asyncio.timeout(2):
+        while "UserEvent" not in names:
+            names.append((await subscription.get()).name)
+    assert names == [
+        "Newchannel",
+        "Newexten",
+        "Newstate",
+        "Newexten",
+        "VarSet",
+        "Newexten",
+        "UserEvent",
+    ]
+    assert seen[: len(names)] == names
+    await call.hangup()
+
+
+async def test_keepalive_pings_on_its_interval(simulator: AsteriskSimulator) -> None:
+    client = AmiClient(ami_settings(simulator, ping_interval=0.1))
+    await client.connect(timeout=3.0)
+    try:
+        await asyncio.sleep(0.55)
+        assert 4 <= simulator.ami.action_counts["ping"] <= 6
+        assert client.connected
+    finally:
+        await client.close()
+
+
+async def test_unanswered_action_times_out_with_a_clear_error(
+    ami: AmiClient, simulator: AsteriskSimulator
+) -> None:
+    simulator.ami.frozen = True  # Asterisk hung: reads actions, answers nothing
+    started = time.monotonic()
+    with pytest.raises(AmiActionTimeout, match=r"Getvar \(ActionID vb-\w+-\d+\) .* 0\.3 s"):
+        await ami.send_action(make_action("Getvar", {"Variable": "X"}), timeout=0.3)
+    assert 0.28 <= time.monotonic() - started < 0.8
+    assert ami.connected
+
+
+async def test_action_in_flight_fails_fast_when_the_connection_drops(
+    ami: AmiClient, simulator: AsteriskSimulator
+) -> None:
+    simulator.ami.frozen = True
+    pending = asyncio.ensure_future(
+        ami.send_action(make_action("Getvar", {"Variable": "X"}), timeout=10.0)
+    )
+    await asyncio.sleep(0.1)
+    dropped_at = time.monotonic()
+    simulator.drop_ami_connections()
+    with pytest.raises(AmiConnectionLost, match="Getvar"):
+        async with asyncio.timeout(2):
+            await pending
+    assert time.monotonic() - dropped_at < 0.5
+    with pytest.raises(AmiNotConnected):
+        await ami.send_action(make_action("Ping"))
+
+
+async def test_dead_connection_is_detected_by_ping_and_reestablished(
+    simulator: AsteriskSimulator,
+) -> None:
+    client = AmiClient(ami_settings(simulator, ping_interval=0.1, ping_timeout=0.2))
+    await client.connect(timeout=3.0)
+    try:
+        simulator.ami.frozen = True
+        async with asyncio.timeout(2):
+            while client.connected:
+                await asyncio.sleep(0.02)
+        simulator.ami.frozen = False
+        await client.wait_connected(timeout=3.0)
+        assert client.connections_made == 2
+    finally:
+        await client.close()
+
+
+async def test_reconnects_within_two_seconds_of_asterisk_coming_back_and_resyncs(
+    simulator: AsteriskSimulator,
+) -> None:
+    client = AmiClient(ami_settings(simulator))
+    hook_calls: list[float] = []
+
+    async def resync() -> None:
+        hook_calls.append(time.monotonic())
+
+    client.add_reconnect_hook(resync)
+    await client.connect(timeout=3.0)
+    try:
+        port = simulator.ami_port
+        await simulator.stop_ami()
+        await asyncio.sleep(2.5)  # long enough for the backoff to reach its cap
+        assert not client.connected
+        await simulator.start_ami()
+        back_at = time.monotonic()
+        assert simulator.ami_port == port
+        await client.wait_connected(timeout=3.0)
+        assert time.monotonic() - back_at <= 2.1
+        async with asyncio.timeout(1):
+            while not hook_calls:
+                await asyncio.sleep(0.01)
+        assert simulator.ami.logins == 2
+    finally:
+        await client.close()
+
+
+async def test_setvar_and_redirect_reach_asterisk_with_the_right_fields(
+    ami: AmiClient, simulator: AsteriskSimulator, collector: ConnectionCollector
+) -> None:
+    call = await simulator.place_call()
+    conn = await collector.next()
+    await ami.setvar(call.channel.name, "VB_TARGET", "2001")
+    await ami.setvar(call.channel.name, "VB_SUMMARY", "permis de conduire")
+    assert await ami.getvar(call.channel.name, "VB_TARGET") == "2001"
+    await ami.redirect(call.channel.name, "departments", "2001")
+    assert call.action_names() == ["Setvar", "Setvar", "Getvar", "Redirect"]
+    setvar = call.actions[0].headers
+    assert (setvar.get("Variable"), setvar.get("Value")) == ("VB_TARGET", "2001")
+    redirect = call.actions[-1].headers
+    assert (redirect.get("Context"), redirect.get("Exten"), redirect.get("Priority")) == (
+        "departments",
+        "2001",
+        "1",
+    )
+    async with asyncio.timeout(2):
+        await conn.wait_closed()  # Asterisk ends AudioSocket with an EOF, no 0x00
+
+
+async def test_error_response_raises_action_failed_with_asterisk_message(
+    ami: AmiClient,
+) -> None:
+    with pytest.raises(AmiActionFailed, match="No such channel"):
+        await ami.setvar("PJSIP/nobody-00000000", "X", "1")
+    with pytest.raises(AmiActionFailed, match="Channel does not exist"):
+        await ami.redirect("PJSIP/nobody-00000000", "departments", "2001")
+    with pytest.raises(AmiActionFailed, match="Invalid/unknown command: Bogus"):
+        await ami.send_action(make_action("Bogus"))
+
+
+async def test_originate_response_is_delivered_as_an_event_not_a_response(
+    ami: AmiClient, simulator: AsteriskSimulator, collector: ConnectionCollector
+) -> None:
+    subscription = ami.subscribe()
+    result = await ami.originate("Local/s@citizen", context="bot", exten="s", priority=1)
+    assert result.response.message == "Originate successfully queued"
+    assert result.success
+    assert result.event is not None and result.event.action_id == result.response.action_id
+    assert result.channel is not None and result.channel.endswith(";1")
+    async with asyncio.timeout(2):
+        while (event := await subscription.get()).name != "OriginateResponse":
+            pass
+    assert event.get("Response") == "Success"
+    call = await simulator.next_call(timeout=2)
+    assert call.channel.name == result.channel
+    await collector.next()
+    await call.hangup()
+
+
+async def test_core_show_channels_collects_the_list_reply(
+    ami: AmiClient, simulator: AsteriskSimulator, collector: ConnectionCollector
+) -> None:
+    call = await simulator.place_call()
+    await collector.next()
+    channels = await ami.core_show_channels()
+    assert [event.get("Channel") for event in channels] == [call.channel.name]
+    assert channels[0].get("Application") == "AudioSocket"
+    await call.hangup()
+    assert await ami.core_show_channels() == []

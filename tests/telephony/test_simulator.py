@@ -1,0 +1,284 @@
+"""The simulator reproduces what a real Asterisk does, in order, on the wire."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+import wave
+
+import pytest
+
+from voicebot.telephony.ami import AmiClient
+from voicebot.telephony.ami_codec import AmiResponse, AmiStreamDecoder
+from voicebot.telephony.audiosocket import AudioSocketServer, CloseReason
+from voicebot.telephony.audiosocket_codec import AudioMessage, DtmfMessage, encode
+from voicebot.telephony.simulator import (
+    AsteriskSimulator,
+    AudioSocketMode,
+    DepartmentBehaviour,
+    SimulatorTiming,
+)
+
+from .conftest import SECRET, USERNAME, ConnectionCollector
+
+
+async def test_originate_emits_the_observed_event_order(
+    ami: AmiClient, simulator: AsteriskSimulator, collector: ConnectionCollector
+) -> None:
+    await ami.originate("Local/s@citizen", context="bot", exten="s", priority=1)
+    call = await simulator.next_call(timeout=2)
+    await collector.next()
+    names = [event.name for event in call.events]
+    assert names[:10] == [
+        "Newchannel",
+        "Newchannel",
+        "Newexten",
+        "LocalBridge",
+        "DialBegin",
+        "OriginateResponse",
+        "Newstate",
+        "Newstate",
+        "DialEnd",
+        "Newexten",
+    ]
+    first, second = call.events[0].headers, call.events[1].headers
+    assert first.get("Channel", "").endswith(";1") and first.get("ChannelStateDesc") == "Down"
+    assert second.get("Channel", "").endswith(";2") and second.get("ChannelStateDesc") == "Ring"
+    assert call.events[8].headers.get("DialStatus") == "ANSWER"
+    assert "UserEvent" in names[10:]
+    await call.hangup()
+
+
+async def test_redirect_closes_audiosocket_without_hangup_frame_then_dials(
+    ami: AmiClient, simulator: AsteriskSimulator, collector: ConnectionCollector
+) -> None:
+    call = await simulator.place_call()
+    conn = await collector.next()
+    sent_at = time.monotonic()
+    await ami.redirect(call.channel.name, "departments", "2001")
+    async with asyncio.timeout(2):
+        await conn.wait_closed()
+    assert time.monotonic() - sent_at < 0.1
+    assert conn.close_reason is CloseReason.PEER_CLOSED  # EOF, not 0x00
+    await call.wait_ended(timeout=2)
+    names = [event.name for event in call.events]
+    after = names[names.index("Newexten", names.index("Newexten", 7)) :]
+    redirect_exten = next(
+        e.headers
+        for e in call.events
+        if e.name == "Newexten" and e.headers.get("Context") == "departments"
+    )
+    assert (redirect_exten.get("Exten"), redirect_exten.get("Priority")) == ("2001", "1")
+    assert names[-4:] == ["SoftHangupRequest", "HangupRequest", "Hangup", "Cdr"]
+    hangup = call.events[-2].headers
+    assert (hangup.get("Cause"), hangup.get("Cause-txt")) == ("16", "Normal Clearing")
+    assert "UserEvent" in after
+
+
+async def test_channel_mode_bridges_an_audiosocket_channel(
+    audiosocket_server: AudioSocketServer, collector: ConnectionCollector
+) -> None:
+    sim = AsteriskSimulator(
+        audiosocket_port=audiosocket_server.port,
+        mode=AudioSocketMode.CHANNEL,
+        timing=SimulatorTiming(fallback_wait=0.1),
+    )
+    await sim.start()
+    try:
+        call = await sim.place_call()
+        conn = await collector.next()
+        assert conn.call_id == call.call_id
+        await call.hangup()
+        names = [event.name for event in call.events]
+        start = names.index("BridgeCreate")
+        assert names[start : start + 3] == ["BridgeCreate", "BridgeEnter", "BridgeEnter"]
+        peer = next(e for e in call.events if e.name == "Newchannel" and e is not call.events[0])
+        assert peer.headers.get("Channel") == (
+            f"AudioSocket/127.0.0.1:{audiosocket_server.port}-{call.call_id}"
+        )
+        end = names.index("BridgeLeave")
+        assert names[end : end + 5] == [
+            "BridgeLeave",
+            "BridgeLeave",
+            "Hangup",
+            "Cdr",
+            "BridgeDestroy",
+        ]
+    finally:
+        await sim.stop()
+
+
+async def test_caller_audio_keeps_odd_sizes_and_silent_gaps_have_no_frames(
+    simulator: AsteriskSimulator, collector: ConnectionCollector
+) -> None:
+    call = await simulator.place_call()
+    conn = await collector.next()
+    await call.send_frames([bytes(320), bytes(96), bytes(108), bytes(320)])
+    sizes = [
+        len(m.pcm)
+        for m in [await conn.receive(timeout=1) for _ in range(4)]
+        if isinstance(m, AudioMessage)
+    ]
+    assert sizes == [320, 96, 108, 320]
+    gap = asyncio.ensure_future(call.silence(0.3))
+    with pytest.raises(TimeoutError):
+        await conn.receive(timeout=0.2)
+    await gap
+    await call.send_dtmf("3")
+    assert await conn.receive(timeout=1) == DtmfMessage("3")
+    dtmf_events = [e.name for e in call.events if e.name.startswith("DTMF")]
+    assert dtmf_events == ["DTMFBegin", "DTMFEnd"]
+    await call.hangup()
+
+
+async def test_caller_streams_in_real_time(
+    simulator: AsteriskSimulator, collector: ConnectionCollector
+) -> None:
+    call = await simulator.place_call()
+    conn = await collector.next()
+    started = time.monotonic()
+    sent = await call.send_audio(bytes(320 * 25))  # 0.5 s
+    elapsed = time.monotonic() - started
+    assert sent == 25
+    assert 0.47 <= elapsed < 0.6
+    got = 0
+    async with asyncio.timeout(1):
+        while got < 25:
+            if isinstance(await conn.receive(), AudioMessage):
+                got += 1
+    await call.hangup()
+
+
+async def test_assistant_audio_is_recorded_with_arrival_times(
+    simulator: AsteriskSimulator, collector: ConnectionCollector
+) -> None:
+    call = await simulator.place_call()
+    conn = await collector.next()
+    conn.play(b"\x01\x00" * 1600)  # 10 frames
+    audio = await call.wait_heard(3200, timeout=2)
+    assert audio == b"\x01\x00" * 1600
+    times = [frame.at for frame in call.heard]
+    assert 0.16 <= times[-1] - times[0] <= 0.2
+    await call.hangup()
+
+
+async def test_assistant_sending_a_non_audio_kind_makes_asterisk_hang_up(
+    simulator: AsteriskSimulator, collector: ConnectionCollector
+) -> None:
+    call = await simulator.place_call()
+    conn = await collector.next()
+    conn._writer.write(encode(DtmfMessage("1")))  # Asterisk accepts only audio and hangup
+    await call.wait_ended(timeout=2)
+    assert call.protocol_errors == [
+        "Received AudioSocket message other than hangup or audio (DTMF)"
+    ]
+    async with asyncio.timeout(2):
+        await conn.wait_closed()
+
+
+async def test_assistant_hangup_frame_ends_the_channel(
+    simulator: AsteriskSimulator, collector: ConnectionCollector
+) -> None:
+    call = await simulator.place_call()
+    conn = await collector.next()
+    await conn.send_hangup(grace=0.5)
+    await call.wait_ended(timeout=2)
+    assert call.hangup_from_assistant
+    assert [e.name for e in call.events][-2:] == ["Hangup", "Cdr"]
+
+
+async def _raw_ami(port: int, *actions: bytes) -> list[object]:
+    async with asyncio.timeout(2):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    decoder = AmiStreamDecoder()
+    for action in actions:
+        writer.write(action)
+    blocks: list[object] = []
+    async with asyncio.timeout(3):
+        while data := await reader.read(65536):
+            blocks.extend(decoder.feed(data))
+            if len(blocks) >= len(actions):
+                break
+    writer.close()
+    return blocks
+
+
+async def test_actions_before_login_are_refused(simulator: AsteriskSimulator) -> None:
+    (response,) = await _raw_ami(simulator.ami_port, b"Action: Ping\r\nActionID: 1\r\n\r\n")
+    assert isinstance(response, AmiResponse)
+    assert (response.status, response.message) == ("Error", "Permission denied")
+
+
+async def test_wrong_secret_gets_authentication_failed_then_the_session_closes(
+    simulator: AsteriskSimulator,
+) -> None:
+    async with asyncio.timeout(2):
+        reader, writer = await asyncio.open_connection("127.0.0.1", simulator.ami_port)
+    writer.write(f"Action: Login\r\nUsername: {USERNAME}\r\nSecret: nope\r\n\r\n".encode())
+    async with asyncio.timeout(3):
+        raw = await reader.read(-1)  # until Asterisk closes
+    decoder = AmiStreamDecoder()
+    (response,) = decoder.feed(raw)
+    assert isinstance(response, AmiResponse)
+    assert (response.status, response.message) == ("Error", "Authentication failed")
+    writer.close()
+
+
+async def test_ping_reply_has_pong_and_timestamp(simulator: AsteriskSimulator) -> None:
+    login = f"Action: Login\r\nUsername: {USERNAME}\r\nSecret: {SECRET}\r\n\r\n".encode()
+    blocks = await _raw_ami(simulator.ami_port, login, b"Action: Ping\r\nActionID: p1\r\n\r\n")
+    pong = next(b for b in blocks if isinstance(b, AmiResponse) and b.action_id == "p1")
+    assert pong.get("Ping") == "Pong"
+    assert float(pong.get("Timestamp") or "0") > 1e9
+
+
+async def test_department_that_answers_bridges_then_reports_answer(
+    ami: AmiClient, simulator: AsteriskSimulator, collector: ConnectionCollector
+) -> None:
+    simulator.set_department("2002", DepartmentBehaviour.ANSWER)
+    call = await simulator.place_call()
+    await collector.next()
+    await ami.redirect(call.channel.name, "departments", "2002")
+    await call.wait_ended(timeout=3)
+    names = [event.name for event in call.events]
+    dial_end = next(e for e in call.events if e.name == "DialEnd")
+    assert dial_end.headers.get("DialStatus") == "ANSWER"
+    assert dial_end.headers.get("DestChannel", "").startswith("PJSIP/2002-")
+    assert names.index("BridgeEnter") < names.index("UserEvent", names.index("DialEnd"))
+
+
+def _wav(rate: int, frames: int) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(rate)
+        writer.writeframes(b"\x10\x00" * frames)
+    return buffer.getvalue()
+
+
+async def test_caller_can_stream_a_wav_file_but_only_at_8khz(
+    simulator: AsteriskSimulator, collector: ConnectionCollector
+) -> None:
+    call = await simulator.place_call()
+    conn = await collector.next()
+    assert await call.send_wav(_wav(8000, 480), realtime=False) == 3
+    first = await conn.receive(timeout=1)
+    assert isinstance(first, AudioMessage) and first.pcm[:2] == b"\x10\x00"
+    with pytest.raises(ValueError, match="16000 Hz, 1 channel"):
+        await call.send_wav(_wav(16000, 10))
+    await call.hangup()
+
+
+async def test_ami_hangup_ends_the_call_and_its_audiosocket(
+    ami: AmiClient, simulator: AsteriskSimulator, collector: ConnectionCollector
+) -> None:
+    call = await simulator.place_call()
+    conn = await collector.next()
+    await ami.hangup(call.channel.name, cause=16)
+    await call.wait_ended(timeout=2)
+    async with asyncio.timeout(2):
+        await conn.wait_closed()
+    assert conn.close_reason is CloseReason.PEER_CLOSED
+    assert [e.name for e in call.events][-3:] == ["SoftHangupRequest", "Hangup", "Cdr"]

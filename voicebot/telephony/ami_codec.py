@@ -1,0 +1,430 @@
+"""Pure AMI (Asterisk Manager Interface) codec: banner, framed blocks, actions. No sockets.
+
+Framing, from main/manager.c:
+
+* On connect the server sends one line ``Asterisk Call Manager/<AMI_VERSION>\\r\\n``
+  (session_do()); the observed master build says ``Asterisk Call Manager/12.0.0``.
+* Every message is a block of ``Key: value\\r\\n`` lines closed by an empty line
+  (astman_send_response_full(), manager_event()). Keys repeat: ``Variable`` in Originate,
+  ``ChanVariable`` in channel events, ``Output`` in Command responses (Asterisk 14+), and
+  a UserEvent carries the channel snapshot's ``Channel`` before the dialplan's own body.
+* Events begin with ``Event:``; an OriginateResponse event also carries ``Response:`` and
+  the Originate's ``ActionID`` (fast_originate()), so blocks are classified by ``Event``
+  first and only then by ``Response``.
+* Asterisk reads action lines into a 1024-byte buffer (get_input(): ``inbuf[1025]``);
+  longer lines are discarded with "Failed to parse message: line too long".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Final
+
+CRLF: Final = b"\r\n"
+MAX_ACTION_LINE: Final = 1024
+"""Longest action line Asterisk accepts (manager.c get_input(), inbuf of 1025 bytes)."""
+DEFAULT_MAX_BLOCK: Final = 1 << 20
+"""Largest inbound block buffered before the stream is declared corrupt."""
+
+_BANNER_RE: Final = re.compile(r"^Asterisk Call Manager/(?P<version>\d+(?:\.\d+)*)\s*$")
+
+
+class AmiEventName(StrEnum):
+    """Event names used by the assistant, spelled as Asterisk sends them."""
+
+    NEWCHANNEL = "Newchannel"
+    NEWSTATE = "Newstate"
+    NEWEXTEN = "Newexten"
+    HANGUP = "Hangup"
+    HANGUP_REQUEST = "HangupRequest"
+    SOFT_HANGUP_REQUEST = "SoftHangupRequest"
+    USER_EVENT = "UserEvent"
+    DIAL_BEGIN = "DialBegin"
+    DIAL_END = "DialEnd"
+    ORIGINATE_RESPONSE = "OriginateResponse"
+    LOCAL_BRIDGE = "LocalBridge"
+    BRIDGE_CREATE = "BridgeCreate"
+    BRIDGE_ENTER = "BridgeEnter"
+    BRIDGE_LEAVE = "BridgeLeave"
+    BRIDGE_DESTROY = "BridgeDestroy"
+    FULLY_BOOTED = "FullyBooted"
+    SHUTDOWN = "Shutdown"
+    DTMF_BEGIN = "DTMFBegin"
+    DTMF_END = "DTMFEnd"
+    VAR_SET = "VarSet"
+    CDR = "Cdr"
+    RENAME = "Rename"
+    CORE_SHOW_CHANNEL = "CoreShowChannel"
+    CORE_SHOW_CHANNELS_COMPLETE = "CoreShowChannelsComplete"
+    STATUS = "Status"
+    STATUS_COMPLETE = "StatusComplete"
+
+
+class AmiResponseStatus(StrEnum):
+    """Values of the ``Response:`` header."""
+
+    SUCCESS = "Success"
+    ERROR = "Error"
+    FOLLOWS = "Follows"
+    """Pre-14 Command responses; raw text follows, ending in ``--END COMMAND--``."""
+    GOODBYE = "Goodbye"
+
+
+class AmiProtocolError(ValueError):
+    """The byte stream is not AMI; framing is lost and the connection must be dropped."""
+
+
+class AmiEncodeError(ValueError):
+    """An action cannot be written safely (for instance a CR or LF inside a value)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AmiHeaders:
+    """Ordered ``Key: value`` pairs; lookups ignore case like astman_get_header()."""
+
+    items: tuple[tuple[str, str], ...] = ()
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        """Value of the first header named ``key``."""
+        wanted = key.lower()
+        for name, value in self.items:
+            if name.lower() == wanted:
+                return value
+        return default
+
+    def get_all(self, key: str) -> list[str]:
+        """Values of every header named ``key``, in order."""
+        wanted = key.lower()
+        return [value for name, value in self.items if name.lower() == wanted]
+
+    def require(self, key: str) -> str:
+        """Value of ``key``; ``KeyError`` naming the key when it is absent."""
+        value = self.get(key)
+        if value is None:
+            raise KeyError(f"AMI message has no {key!r} header")
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def as_dict(self) -> dict[str, str]:
+        """First value of each key (for logging and quick inspection)."""
+        out: dict[str, str] = {}
+        for name, value in self.items:
+            out.setdefault(name, value)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class AmiBanner:
+    """The greeting line a manager session starts with."""
+
+    version: tuple[int, ...]
+    """AMI_VERSION as integers, e.g. (12, 0, 0)."""
+    raw: str
+
+
+@dataclass(frozen=True, slots=True)
+class AmiEvent:
+    """A block with an ``Event:`` header."""
+
+    name: str
+    headers: AmiHeaders
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        """First value of header ``key``."""
+        return self.headers.get(key, default)
+
+    @property
+    def action_id(self) -> str | None:
+        """ActionID when the event answers an action (list items, OriginateResponse)."""
+        return self.headers.get("ActionID")
+
+    @property
+    def event_list(self) -> str | None:
+        """``EventList`` header: ``Complete`` on the last event of a list reply."""
+        return self.headers.get("EventList")
+
+    @property
+    def completes_list(self) -> bool:
+        """True for the closing event of a list reply (EventList: Complete/Cancelled)."""
+        flag = (self.event_list or "").lower()
+        return flag in ("complete", "cancelled")
+
+    def is_named(self, name: str) -> bool:
+        """Case-insensitive event name comparison."""
+        return self.name.lower() == name.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class AmiResponse:
+    """A block answering an action: ``Response: Success|Error|Follows|Goodbye``."""
+
+    status: str
+    headers: AmiHeaders
+    text_lines: tuple[str, ...] = ()
+    """Lines without a colon (the body of a legacy ``Response: Follows``)."""
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        """First value of header ``key``."""
+        return self.headers.get(key, default)
+
+    @property
+    def action_id(self) -> str | None:
+        """The ActionID echoed from the action."""
+        return self.headers.get("ActionID")
+
+    @property
+    def message(self) -> str:
+        """The ``Message:`` header, or an empty string."""
+        return self.headers.get("Message", "") or ""
+
+    @property
+    def is_success(self) -> bool:
+        """True unless the status is Error."""
+        return self.status.lower() != AmiResponseStatus.ERROR.lower()
+
+    @property
+    def starts_list(self) -> bool:
+        """True when events follow (astman_send_listack(): ``EventList: start``)."""
+        return (self.headers.get("EventList") or "").lower() == "start"
+
+    @property
+    def output(self) -> list[str]:
+        """Command output: ``Output:`` lines (14+) or the legacy Follows body."""
+        lines = self.headers.get_all("Output")
+        if lines:
+            return lines
+        return [line for line in self.text_lines if line != "--END COMMAND--"]
+
+
+@dataclass(frozen=True, slots=True)
+class AmiMalformedBlock:
+    """A complete block that is neither an event nor a response (kept, not fatal)."""
+
+    raw: str
+    reason: str
+
+
+AmiMessage = AmiEvent | AmiResponse
+"""A classified inbound block."""
+
+
+def parse_banner(line: str) -> AmiBanner:
+    """Parse ``Asterisk Call Manager/x.y.z``; ``AmiProtocolError`` if it is not one."""
+    match = _BANNER_RE.match(line.strip("\r\n"))
+    if match is None:
+        raise AmiProtocolError(f"not an Asterisk manager banner: {line[:80]!r}")
+    version = tuple(int(part) for part in match.group("version").split("."))
+    return AmiBanner(version, line.strip("\r\n"))
+
+
+def parse_block(lines: Sequence[str]) -> AmiEvent | AmiResponse | AmiMalformedBlock:
+    """Classify one block's lines (without the closing empty line)."""
+    headers: list[tuple[str, str]] = []
+    text: list[str] = []
+    for line in lines:
+        key, sep, value = line.partition(":")
+        if not sep or not key or " " in key.strip():
+            text.append(line)
+            continue
+        # "Key: value" -- drop the one space manager.c writes after the colon, keep the
+        # rest of the value as sent (CLI table cells in Output lines end in spaces).
+        headers.append((key.strip(), value[1:] if value.startswith(" ") else value))
+    parsed = AmiHeaders(tuple(headers))
+    event = parsed.get("Event")
+    if event is not None:
+        return AmiEvent(event, parsed)
+    status = parsed.get("Response")
+    if status is not None:
+        return AmiResponse(status, parsed, tuple(text))
+    return AmiMalformedBlock("\r\n".join(lines), "block has neither Event nor Response header")
+
+
+class AmiStreamDecoder:
+    """Incremental parser of the server-to-client byte stream.
+
+    Feed arbitrary chunks; get the banner once, then classified blocks. Accepts CRLF or
+    bare LF line ends and skips extra empty lines between blocks.
+    """
+
+    def __init__(self, *, expect_banner: bool = True, max_block: int = DEFAULT_MAX_BLOCK) -> None:
+        self.banner: AmiBanner | None = None
+        """The greeting, once received."""
+        self._need_banner = expect_banner
+        self._max_block = max_block
+        self._buffer = bytearray()
+        self._scan_from = 0
+        self._lines: list[str] = []
+        self._block_bytes = 0
+
+    def feed(self, data: bytes) -> list[AmiEvent | AmiResponse | AmiMalformedBlock]:
+        """Add bytes; return every block they complete, in order."""
+        self._buffer += data
+        out: list[AmiEvent | AmiResponse | AmiMalformedBlock] = []
+        while True:
+            newline = self._buffer.find(b"\n", self._scan_from)
+            if newline < 0:
+                self._scan_from = len(self._buffer)
+                if self._block_bytes + len(self._buffer) > self._max_block:
+                    raise AmiProtocolError(
+                        f"AMI block exceeds {self._max_block} bytes without ending"
+                    )
+                return out
+            raw = bytes(self._buffer[:newline])
+            del self._buffer[: newline + 1]
+            self._scan_from = 0
+            line = raw.rstrip(b"\r").decode("utf-8", errors="replace")
+            if self._need_banner:
+                self.banner = parse_banner(line)
+                self._need_banner = False
+                continue
+            if line:
+                self._block_bytes += len(raw) + 1
+                if self._block_bytes > self._max_block:
+                    raise AmiProtocolError(f"AMI block exceeds {self._max_block} bytes")
+                self._lines.append(line)
+                continue
+            if self._lines:
+                out.append(parse_block(self._lines))
+                self._lines = []
+                self._block_bytes = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AmiAction:
+    """An action to send; ActionID is added when it is encoded."""
+
+    name: str
+    fields: tuple[tuple[str, str], ...] = field(default=())
+
+    def get(self, key: str) -> str | None:
+        """First value of ``key`` among the fields."""
+        return AmiHeaders(self.fields).get(key)
+
+
+FieldValue = str | int | float | Sequence[str]
+
+
+def make_action(
+    name: str,
+    fields: Mapping[str, FieldValue | None] | None = None,
+    *,
+    variables: Mapping[str, str] | None = None,
+) -> AmiAction:
+    """Build an action; sequence values repeat the key, ``variables`` become ``Variable: k=v``.
+
+    ``None`` values are left out, so optional fields can be passed unconditionally.
+    """
+    items: list[tuple[str, str]] = []
+    for key, value in (fields or {}).items():
+        if value is None:
+            continue
+        if isinstance(value, str | int | float):
+            items.append((key, str(value)))
+        else:
+            items.extend((key, str(one)) for one in value)
+    for var, val in (variables or {}).items():
+        if "=" in var:
+            raise AmiEncodeError(f"channel variable name {var!r} must not contain '='")
+        items.append(("Variable", f"{var}={val}"))
+    return AmiAction(name, tuple(items))
+
+
+def _check_line(key: str, value: str) -> None:
+    for text, what in ((key, "key"), (value, "value")):
+        if "\r" in text or "\n" in text:
+            raise AmiEncodeError(f"AMI header {key!r}: {what} contains a CR or LF")
+    if not key or ":" in key:
+        raise AmiEncodeError(f"AMI header name {key!r} is empty or contains ':'")
+    length = len(key) + 2 + len(value.encode("utf-8"))
+    if length > MAX_ACTION_LINE:
+        raise AmiEncodeError(
+            f"AMI header {key!r} is {length} bytes; Asterisk discards lines over "
+            f"{MAX_ACTION_LINE} bytes"
+        )
+
+
+def encode_action(action: AmiAction, action_id: str | None) -> bytes:
+    """Serialise an action as Asterisk expects it: CRLF lines and an empty line."""
+    lines: list[tuple[str, str]] = [("Action", action.name)]
+    if action_id is not None:
+        lines.append(("ActionID", action_id))
+    lines.extend(action.fields)
+    out = bytearray()
+    for key, value in lines:
+        _check_line(key, value)
+        out += f"{key}: {value}\r\n".encode()
+    out += CRLF
+    return bytes(out)
+
+
+def encode_block(items: Iterable[tuple[str, str]]) -> bytes:
+    """Serialise a server-side block (used by the simulator); same safety checks."""
+    out = bytearray()
+    for key, value in items:
+        for text in (key, value):
+            if "\r" in text or "\n" in text:
+                raise AmiEncodeError(f"AMI header {key!r} contains a CR or LF")
+        out += f"{key}: {value}\r\n".encode()
+    out += CRLF
+    return bytes(out)
+
+
+@dataclass(frozen=True, slots=True)
+class AmiActionBlock:
+    """One action as a server reads it."""
+
+    headers: AmiHeaders
+    line_too_long: bool = False
+    """A line exceeded MAX_ACTION_LINE: Asterisk answers "Failed to parse message: line
+    too long" (manager.c do_message(), MESSAGE_LINE_TOO_LONG)."""
+
+
+class AmiActionDecoder:
+    """Server-side parser of the client-to-server stream (used by the simulator).
+
+    Like get_input() in manager.c it accepts CRLF or a bare LF, and ignores empty lines
+    that do not close a block.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._items: list[tuple[str, str]] = []
+        self._too_long = False
+
+    def feed(self, data: bytes) -> list[AmiActionBlock]:
+        """Add bytes; return the actions they complete."""
+        self._buffer += data
+        out: list[AmiActionBlock] = []
+        while True:
+            newline = self._buffer.find(b"\n")
+            if newline < 0:
+                if len(self._buffer) > MAX_ACTION_LINE:
+                    self._buffer.clear()
+                    self._too_long = True
+                return out
+            raw = bytes(self._buffer[:newline]).rstrip(b"\r")
+            del self._buffer[: newline + 1]
+            if len(raw) > MAX_ACTION_LINE:
+                self._too_long = True
+                continue
+            line = raw.decode("utf-8", errors="replace")
+            if line:
+                key, sep, value = line.partition(":")
+                if sep:
+                    self._items.append((key.strip(), value.strip()))
+                continue
+            if self._items or self._too_long:
+                out.append(AmiActionBlock(AmiHeaders(tuple(self._items)), self._too_long))
+                self._items = []
+                self._too_long = False

@@ -1,0 +1,308 @@
+"""The caller side of the Asterisk simulator: one call's AudioSocket stream and its record.
+
+A ``SimulatedCall`` behaves like Asterisk's AudioSocket application towards the
+assistant (apps/app_audiosocket.c, res/res_audiosocket.c): it connects, sends the 0x01
+UUID message, streams 0x10 frames in real time (normally 320 bytes, optionally odd sizes,
+and nothing at all during silence), sends a DTMF digit as one ASCII byte (0x03), and ends
+by closing TCP -- never with a 0x00 message. From the assistant it accepts only audio and
+hangup: any other kind makes Asterisk log "Received AudioSocket message other than hangup
+or audio" and hang up, which the simulator reproduces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import socket
+import time
+import uuid
+import wave
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from voicebot.telephony.ami_codec import AmiHeaders
+from voicebot.telephony.audiosocket_codec import (
+    FRAME_BYTES,
+    SAMPLE_RATE,
+    AudioMessage,
+    AudioSocketDecoder,
+    AudioSocketProtocolError,
+    DtmfMessage,
+    HangupMessage,
+    MessageKind,
+    UuidMessage,
+    encode,
+    encode_audio,
+)
+from voicebot.telephony.simulator_channels import SimChannel
+
+if TYPE_CHECKING:
+    from voicebot.telephony.simulator import AsteriskSimulator
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class CallStage(StrEnum):
+    """Where a simulated call is in the dialplan."""
+
+    CONNECTING = "connecting"
+    WITH_ASSISTANT = "with_assistant"
+    TRANSFERRED = "transferred"
+    ENDED = "ended"
+
+
+@dataclass(frozen=True, slots=True)
+class HeardFrame:
+    """One message received from the assistant, with its arrival time."""
+
+    kind: MessageKind
+    payload: bytes
+    at: float
+    """time.monotonic() at arrival."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedAction:
+    """An AMI action the simulator received."""
+
+    name: str
+    headers: AmiHeaders
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class EmittedEvent:
+    """An AMI event the simulator broadcast."""
+
+    name: str
+    headers: AmiHeaders
+
+
+class SimulatedCall:
+    """A simulated caller connected to the assistant through AudioSocket."""
+
+    def __init__(
+        self, simulator: AsteriskSimulator, channel: SimChannel, call_id: uuid.UUID
+    ) -> None:
+        self.simulator = simulator
+        self.channel = channel
+        """The channel the dialplan announces in the VoicebotCall UserEvent."""
+        self.call_id = call_id
+        self.stage = CallStage.CONNECTING
+        self.related: list[SimChannel] = []
+        """Other channels of this call (Local ;2 half, AudioSocket channel, callee)."""
+        self.heard: list[HeardFrame] = []
+        """Every audio message from the assistant, in arrival order."""
+        self.actions: list[RecordedAction] = []
+        """AMI actions naming this call's channel, in arrival order."""
+        self.events: list[EmittedEvent] = []
+        """AMI events emitted for this call."""
+        self.transfers: list[str] = []
+        """``context,exten,priority`` of every Redirect, in order."""
+        self.hangup_from_assistant = False
+        """True when the assistant sent 0x00."""
+        self.protocol_errors: list[str] = []
+        """What Asterisk would have logged about the assistant's stream."""
+        self.frames_sent = 0
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._read_task: asyncio.Task[None] | None = None
+        self._socket_closed = asyncio.Event()
+        self._ended = asyncio.Event()
+        self._heard_changed = asyncio.Event()
+        self.department_task: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"SimulatedCall({self.call_id}, {self.channel.name}, {self.stage})"
+
+    # Connection ------------------------------------------------------------------------
+
+    async def connect(self, host: str, port: int) -> None:
+        """Open the AudioSocket TCP connection and send the UUID (ast_audiosocket_init())."""
+        # res_audiosocket.c gives up connecting after MAX_CONNECT_TIMEOUT_MSEC (2000 ms).
+        async with asyncio.timeout(2.0):
+            reader, writer = await asyncio.open_connection(host, port)
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._reader, self._writer = reader, writer
+        writer.write(encode(UuidMessage(self.call_id)))
+        self.stage = CallStage.WITH_ASSISTANT
+        self._read_task = asyncio.get_running_loop().create_task(
+            self._read_loop(reader), name=f"simulated call {self.call_id}"
+        )
+
+    @property
+    def socket_open(self) -> bool:
+        """True while the AudioSocket TCP connection is up."""
+        return self._writer is not None and not self._socket_closed.is_set()
+
+    def close_socket(self) -> None:
+        """Close AudioSocket TCP from Asterisk's side (hangup, Redirect)."""
+        if self._writer is not None and not self._writer.is_closing():
+            self._writer.close()
+
+    async def _read_loop(self, reader: asyncio.StreamReader) -> None:
+        decoder = AudioSocketDecoder()
+        try:
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    break
+                now = time.monotonic()
+                if not self._take(decoder, data, now):
+                    break
+        except OSError as exc:
+            self.protocol_errors.append(f"socket error: {exc}")
+        finally:
+            self._socket_closed.set()
+            self.close_socket()
+            if self.stage is CallStage.WITH_ASSISTANT:
+                # AudioSocket() returned -1: the channel hangs up.
+                self.simulator.on_assistant_gone(self)
+
+    def _take(self, decoder: AudioSocketDecoder, data: bytes, now: float) -> bool:
+        try:
+            messages = decoder.feed(data)
+        except AudioSocketProtocolError as exc:
+            self.protocol_errors.append(str(exc))
+            return False
+        for message in messages:
+            if isinstance(message, AudioMessage) and message.sample_rate == SAMPLE_RATE:
+                self.heard.append(HeardFrame(message.kind, message.pcm, now))
+                self._heard_changed.set()
+            elif isinstance(message, HangupMessage):
+                self.hangup_from_assistant = True
+                return False
+            else:
+                self.protocol_errors.append(
+                    f"Received AudioSocket message other than hangup or audio ({message.kind.name})"
+                )
+                return False
+        return True
+
+    # Caller actions --------------------------------------------------------------------
+
+    def _write(self, data: bytes) -> bool:
+        if not self.socket_open or self._writer is None or self._writer.is_closing():
+            return False
+        self._writer.write(data)
+        return True
+
+    async def send_audio(
+        self, pcm: bytes, *, frame_bytes: int = FRAME_BYTES, realtime: bool = True
+    ) -> int:
+        """Stream PCM as 0x10 frames of ``frame_bytes``; returns frames actually sent."""
+        frames = [pcm[i : i + frame_bytes] for i in range(0, len(pcm) - 1, frame_bytes)]
+        return await self.send_frames(frames, realtime=realtime)
+
+    async def send_wav(self, wav: bytes, *, realtime: bool = True) -> int:
+        """Stream a WAV file's samples; it must already be 8 kHz mono 16-bit like slin."""
+        with wave.open(io.BytesIO(wav), "rb") as reader:
+            shape = (reader.getframerate(), reader.getnchannels(), reader.getsampwidth())
+            if shape != (SAMPLE_RATE, 1, 2):
+                raise ValueError(
+                    f"WAV is {shape[0]} Hz, {shape[1]} channel(s), {8 * shape[2]}-bit; "
+                    "AudioSocket carries 8000 Hz mono 16-bit"
+                )
+            pcm = reader.readframes(reader.getnframes())
+        return await self.send_audio(pcm, realtime=realtime)
+
+    async def send_frames(self, frames: Iterable[bytes], *, realtime: bool = True) -> int:
+        """Send each payload as one 0x10 frame, paced by its own duration when realtime.
+
+        Stops early (returning the count sent) once the socket is closed, e.g. by a
+        Redirect.
+        """
+        sent = 0
+        deadline = time.monotonic()
+        for frame in frames:
+            if realtime:
+                delay = deadline - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                deadline += len(frame) / (2 * SAMPLE_RATE)
+            if not self._write(encode_audio(frame)):
+                break
+            sent += 1
+            self.frames_sent += 1
+        if self._writer is not None and self.socket_open:
+            with contextlib.suppress(OSError):
+                await self._writer.drain()
+        return sent
+
+    async def silence(self, seconds: float) -> None:
+        """Send nothing for ``seconds`` (as Asterisk does on some silent paths)."""
+        await asyncio.sleep(seconds)
+
+    async def send_dtmf(self, digit: str) -> None:
+        """Press a key: DTMFBegin/DTMFEnd on AMI and one 0x03 message on AudioSocket."""
+        message = DtmfMessage(digit)
+        self.simulator.emit_dtmf(self, digit, begin=True)
+        self._write(encode(message))
+        self.simulator.emit_dtmf(self, digit, begin=False)
+
+    def send_raw(self, data: bytes) -> bool:
+        """Write raw bytes on the AudioSocket connection (for malformed-stream tests)."""
+        return self._write(data)
+
+    async def hangup(self) -> None:
+        """The caller hangs up: Asterisk closes TCP (no 0x00) and reports the hangup."""
+        if self.stage is CallStage.ENDED:
+            return
+        was_with_assistant = self.stage is CallStage.WITH_ASSISTANT
+        self.stage = CallStage.ENDED
+        self.close_socket()
+        self.simulator.on_caller_hangup(self, with_assistant=was_with_assistant)
+
+    # Observation -----------------------------------------------------------------------
+
+    def received_audio(self) -> bytes:
+        """All audio heard from the assistant, concatenated."""
+        return b"".join(frame.payload for frame in self.heard)
+
+    async def wait_heard(self, min_bytes: int, timeout: float) -> bytes:
+        """Wait until at least ``min_bytes`` of audio arrived; return all of it."""
+        async with asyncio.timeout(timeout):
+            while sum(len(frame.payload) for frame in self.heard) < min_bytes:
+                self._heard_changed.clear()
+                await self._heard_changed.wait()
+        return self.received_audio()
+
+    async def wait_socket_closed(self, timeout: float) -> None:
+        """Wait until the AudioSocket TCP connection is closed (by either side)."""
+        async with asyncio.timeout(timeout):
+            await self._socket_closed.wait()
+
+    async def wait_ended(self, timeout: float) -> None:
+        """Wait until the call's channel has been hung up."""
+        async with asyncio.timeout(timeout):
+            await self._ended.wait()
+
+    @property
+    def ended(self) -> bool:
+        """True once the channel has been hung up."""
+        return self._ended.is_set()
+
+    def mark_ended(self) -> None:
+        """Record that the channel is gone (called by the simulator)."""
+        self.stage = CallStage.ENDED
+        self._ended.set()
+
+    def action_names(self) -> list[str]:
+        """Names of the AMI actions naming this call's channel, in order."""
+        return [action.name for action in self.actions]
+
+    async def shutdown(self) -> None:
+        """Close the socket and stop background tasks (simulator teardown)."""
+        self.stage = CallStage.ENDED
+        self.close_socket()
+        for task in (self._read_task, self.department_task):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
