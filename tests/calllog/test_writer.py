@@ -1,0 +1,340 @@
+"""The batch writer: non-blocking submit, batching, real outages, spool limits, shutdown."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import Engine, event, func, select, text
+
+from tests.calllog.conftest import Database
+from tests.calllog.factories import simple_calls
+from tests.calllog.tcp_proxy import TcpProxy
+from voicebot.calllog.db import create_calllog_engine
+from voicebot.calllog.models import Call, CallHourly
+from voicebot.calllog.models import Turn as TurnRow
+from voicebot.calllog.rows import InvalidRecordError
+from voicebot.calllog.spool import REJECTED_FILE, SEGMENT_PREFIX
+from voicebot.calllog.writer import CallLogWriter
+
+FAST = {"batch_interval_s": 0.05, "retry_initial_s": 0.05, "retry_max_s": 0.2}
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Poll ``predicate`` until it holds, failing the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(0.02)
+
+
+def stored_ids(database: Database) -> list[str]:
+    with database.engine.connect() as connection:
+        return list(connection.execute(select(Call.call_id).order_by(Call.call_id)).scalars())
+
+
+def count(database: Database, model: Any, column: Any = None) -> int:
+    query = (
+        select(func.coalesce(func.sum(column), 0)) if column is not None else select(func.count())
+    )
+    with database.engine.connect() as connection:
+        return int(connection.execute(query.select_from(model)).scalar_one())
+
+
+class Outage:
+    """A real way to make the database unreachable for the writer, and back."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._proxy: TcpProxy | None = None
+        if database.kind == "sqlite":
+            self.engine = database.engine
+        else:
+            self._proxy = TcpProxy(database.url.host or "127.0.0.1", database.url.port or 5432)
+            self._proxy.start()
+            self.engine = create_calllog_engine(
+                database.url_via("127.0.0.1", self._proxy.port), connect_timeout_s=2
+            )
+
+    def cut(self) -> None:
+        """SQLite: the database directory disappears; PostgreSQL: the TCP link is cut."""
+        if self._proxy is not None:
+            self._proxy.cut()
+            return
+        directory = self._database.sqlite_dir
+        assert directory is not None
+        directory.rename(directory.with_name("db-away"))
+
+    def restore(self) -> None:
+        if self._proxy is not None:
+            self._proxy.restore()
+            return
+        directory = self._database.sqlite_dir
+        assert directory is not None
+        directory.with_name("db-away").rename(directory)
+
+    def close(self) -> None:
+        if self._proxy is not None:
+            self.engine.dispose()
+            self._proxy.close()
+
+
+@pytest.fixture
+def outage(database: Database) -> Iterator[Outage]:
+    staged = Outage(database)
+    yield staged
+    staged.close()
+
+
+@pytest.fixture
+def make_writer(database: Database, tmp_path: Path) -> Iterator[Callable[..., CallLogWriter]]:
+    """Builds writers (spool in tmp_path/spool by default) and closes them after the test."""
+    writers: list[CallLogWriter] = []
+
+    def build(engine: Engine | None = None, **options: Any) -> CallLogWriter:
+        spool_dir = options.pop("spool_dir", tmp_path / "spool")
+        writer = CallLogWriter(database.repository(engine), spool_dir, **{**FAST, **options})
+        writers.append(writer)
+        return writer
+
+    yield build
+    for writer in writers:
+        writer.close(timeout=5)
+
+
+@contextmanager
+def database_locked(database: Database) -> Iterator[None]:
+    """Hold the write lock of the calls table from another connection."""
+    if database.kind == "sqlite":
+        assert database.url.database is not None
+        holder = sqlite3.connect(database.url.database, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        return
+    conninfo = database.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo) as locker:
+        locker.execute("LOCK TABLE calls IN ACCESS EXCLUSIVE MODE")
+        yield
+        locker.rollback()
+
+
+def test_submit_never_blocks_while_the_database_is_stuck(
+    database: Database, make_writer: Callable[..., CallLogWriter]
+) -> None:
+    # A short busy timeout on SQLite: the writer gives up on the lock and spools.
+    engine = create_calllog_engine(database.url, connect_timeout_s=0.3)
+    writer = make_writer(engine, queue_size=50)
+    calls = simple_calls(300)
+    durations = []
+    with database_locked(database):
+        for call in calls:
+            began = time.perf_counter()
+            writer.submit(call)
+            durations.append(time.perf_counter() - began)
+        # Blocking would mean waiting out the 0.3 s busy timeout (SQLite) or the lock (PG).
+        assert max(durations) < 0.25
+        assert sorted(durations)[len(durations) // 2] < 0.001
+        assert writer.overflowed > 0
+    assert writer.flush(timeout=30)
+    assert stored_ids(database) == sorted(c.call_id for c in calls)
+    assert count(database, TurnRow) == 300
+    engine.dispose()
+
+
+def test_records_are_written_in_batches(
+    database: Database, make_writer: Callable[..., CallLogWriter], tmp_path: Path
+) -> None:
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO CALLS"):
+            statements.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        writer = make_writer(batch_size=100, batch_interval_s=0.5)
+        for call in simple_calls(250):
+            writer.submit(call)
+        assert writer.flush(timeout=20)
+        assert len(statements) <= 4
+        assert writer.written == 250
+        statements.clear()
+        slow = make_writer(batch_interval_s=0.3, spool_dir=tmp_path / "spool-timed")
+        for call in simple_calls(3, prefix="timed"):
+            slow.submit(call)
+        wait_for(lambda: slow.written == 3, timeout=5)
+        assert len(statements) == 1
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+    assert count(database, Call) == 253
+
+
+def test_outage_spools_and_recovery_replays_each_record_once(
+    database: Database, outage: Outage, make_writer: Callable[..., CallLogWriter]
+) -> None:
+    writer = make_writer(outage.engine)
+    before = simple_calls(20, prefix="before")
+    for call in before:
+        writer.submit(call)
+    assert writer.flush(timeout=20)
+
+    outage.cut()
+    during = simple_calls(30, prefix="during")
+    for call in during:
+        writer.submit(call)
+    wait_for(lambda: writer.spooled >= 30 and not writer.database_available)
+    assert writer.spool_bytes > 0
+    if database.kind == "postgresql":
+        assert len(stored_ids(database)) == 20  # read directly, not through the proxy
+    time.sleep(0.3)  # a few failed retries with backoff
+
+    outage.restore()
+    assert writer.flush(timeout=30)
+    assert stored_ids(database) == sorted(c.call_id for c in before + during)
+    assert count(database, TurnRow) == 50
+    assert count(database, CallHourly, CallHourly.calls) == 50
+    assert writer.replayed >= 30
+    assert writer.spool_bytes == 0
+    assert (writer.failed, writer.dropped) == (0, 0)
+    assert writer.database_available
+
+
+def test_full_spool_keeps_records_in_memory_until_the_database_returns(
+    database: Database,
+    outage: Outage,
+    make_writer: Callable[..., CallLogWriter],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    writer = make_writer(outage.engine, max_spool_bytes=1, max_memory_records=100)
+    outage.cut()
+    with caplog.at_level(logging.ERROR, logger="voicebot.calllog.writer"):
+        for call in simple_calls(10):
+            writer.submit(call)
+        wait_for(lambda: writer.memory_backlog == 10)
+    assert "spool unusable" in caplog.text
+    assert writer.spooled == 0
+    outage.restore()
+    assert writer.flush(timeout=30)
+    assert len(stored_ids(database)) == 10
+    assert (writer.memory_backlog, writer.dropped) == (0, 0)
+
+
+def test_beyond_the_memory_bound_records_are_dropped_loudly(
+    database: Database,
+    outage: Outage,
+    make_writer: Callable[..., CallLogWriter],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    writer = make_writer(outage.engine, max_spool_bytes=1, max_memory_records=4)
+    outage.cut()
+    with caplog.at_level(logging.ERROR, logger="voicebot.calllog.writer"):
+        for call in simple_calls(10):
+            writer.submit(call)
+        wait_for(lambda: writer.dropped == 6)
+    assert "LOST" in caplog.text
+    assert writer.memory_backlog == 4
+    outage.restore()
+    assert writer.flush(timeout=30)
+    assert len(stored_ids(database)) == 4
+
+
+def test_close_drains_the_queue_to_the_database(
+    database: Database, make_writer: Callable[..., CallLogWriter]
+) -> None:
+    writer = make_writer(batch_size=1000, batch_interval_s=30)
+    for call in simple_calls(150):
+        writer.submit(call)
+    began = time.monotonic()
+    assert writer.close(timeout=10)
+    assert time.monotonic() - began < 5
+    assert len(stored_ids(database)) == 150
+
+
+def test_close_during_an_outage_spools_and_the_next_writer_replays(
+    database: Database, outage: Outage, make_writer: Callable[..., CallLogWriter], tmp_path: Path
+) -> None:
+    spool_dir = tmp_path / "shared-spool"
+    writer = make_writer(outage.engine, spool_dir=spool_dir)
+    outage.cut()
+    calls = simple_calls(15)
+    for call in calls:
+        writer.submit(call)
+    assert writer.close(timeout=1.0) is False
+    assert list(spool_dir.glob(f"{SEGMENT_PREFIX}*"))
+    writer.submit(simple_calls(1, prefix="late")[0])  # after close: straight to the spool
+    assert writer.spooled == 16
+
+    outage.restore()
+    successor = make_writer(outage.engine, spool_dir=spool_dir)
+    assert successor.flush(timeout=30)
+    assert len(stored_ids(database)) == 16
+    assert successor.replayed == 16
+    assert not list(spool_dir.glob(f"{SEGMENT_PREFIX}*"))
+
+
+def _install_poison_trigger(database: Database) -> None:
+    with database.engine.begin() as connection:
+        if database.kind == "sqlite":
+            connection.execute(
+                text(
+                    "CREATE TRIGGER refuse_poison BEFORE INSERT ON calls "
+                    "WHEN NEW.call_id LIKE 'poison%' "
+                    "BEGIN SELECT RAISE(ABORT, 'poison record refused'); END"
+                )
+            )
+            return
+        connection.execute(
+            text(
+                "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                "BEGIN IF NEW.call_id LIKE 'poison%' THEN RAISE EXCEPTION "
+                "'poison record refused' USING ERRCODE = 'check_violation'; END IF; "
+                "RETURN NEW; END $$"
+            )
+        )
+        connection.execute(
+            text(
+                "CREATE TRIGGER refuse_poison BEFORE INSERT ON calls "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_poison()"
+            )
+        )
+
+
+def test_a_record_the_database_refuses_does_not_hold_back_the_batch(
+    database: Database, make_writer: Callable[..., CallLogWriter], tmp_path: Path
+) -> None:
+    _install_poison_trigger(database)
+    writer = make_writer(batch_interval_s=0.5)
+    calls = simple_calls(5)
+    for call in [*calls[:2], simple_calls(1, prefix="poison")[0], *calls[2:]]:
+        writer.submit(call)
+    assert writer.flush(timeout=20)
+    assert stored_ids(database) == [c.call_id for c in calls]
+    assert (writer.failed, writer.written) == (1, 5)
+    assert "poison-0000" in (tmp_path / "spool" / REJECTED_FILE).read_text()
+
+
+def test_invalid_records_are_refused_at_submit(
+    database: Database, make_writer: Callable[..., CallLogWriter]
+) -> None:
+    writer = make_writer()
+    bad = replace(simple_calls(1)[0], ended_at=datetime(2024, 3, 4, 9, 1))
+    with pytest.raises(InvalidRecordError, match="naive datetime"):
+        writer.submit(bad)
+    with pytest.raises(TypeError, match="CallRecord"):
+        writer.submit("call-1")  # type: ignore[arg-type]
+    assert writer.flush(timeout=5)
+    assert writer.queue_depth == 0 and stored_ids(database) == []

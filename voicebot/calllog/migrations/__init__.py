@@ -1,0 +1,1 @@
+"""Alembic migrations of the call log schema (run with :func:`voicebot.calllog.db.migrate`)."""

@@ -1,0 +1,213 @@
+"""Validation of call records and their conversion to table rows with derived columns."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+from voicebot.calllog.pseudonymize import Pseudonymizer
+from voicebot.calllog.records import (
+    CallbackRequest,
+    CallOutcome,
+    CallRecord,
+    TransferRecord,
+    TurnRecord,
+)
+
+ANSWER_ACTION = "answer"
+TOTAL_TIMING_KEY = "total"
+NOT_UNDERSTOOD_INTENT = "none"
+
+# Column widths of models.py: checked here so SQLite (which ignores them) and PostgreSQL
+# (which refuses longer values) accept exactly the same records.
+_MAX_LENGTHS = {
+    "call_id": 64,
+    "language": 16,
+    "department": 64,
+    "channel": 128,
+    "intent": 128,
+    "action": 32,
+    "dtmf": 32,
+    "target": 64,
+    "extension": 64,
+    "fallback": 64,
+    "caller_number": 64,
+}
+
+
+class InvalidRecordError(ValueError):
+    """A call record the call log cannot store; the message names the call and the field."""
+
+
+def _fail(record: CallRecord, where: str, problem: str) -> InvalidRecordError:
+    return InvalidRecordError(f"call record {record.call_id!r}: {where}: {problem}")
+
+
+def _check_time(record: CallRecord, where: str, value: datetime | None) -> None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise _fail(record, where, f"naive datetime {value.isoformat()} (must be timezone-aware)")
+
+
+def _check_text(record: CallRecord, where: str, name: str, value: str | None) -> None:
+    if value is None:
+        return
+    if name in _MAX_LENGTHS and len(value) > _MAX_LENGTHS[name]:
+        raise _fail(record, where, f"{name} longer than {_MAX_LENGTHS[name]} characters")
+    # PostgreSQL text cannot hold NUL; refusing it here keeps both dialects alike.
+    if "\x00" in value:
+        raise _fail(record, where, f"{name} contains a NUL character")
+
+
+def _check_unit(record: CallRecord, where: str, value: float | None) -> None:
+    if value is not None and not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise _fail(record, where, f"asr_confidence {value!r} outside 0..1")
+
+
+def validate_record(record: CallRecord) -> None:
+    """Raise :class:`InvalidRecordError` unless ``record`` can be stored as it is."""
+    if not isinstance(record, CallRecord):
+        raise TypeError(f"expected a CallRecord, got {type(record).__name__}")
+    if not record.call_id:
+        raise _fail(record, "call", "empty call_id")
+    _check_text(record, "call", "call_id", record.call_id)
+    _check_time(record, "call", record.started_at)
+    _check_time(record, "call", record.ended_at)
+    for name in ("language", "department", "channel", "caller_number"):
+        _check_text(record, "call", name, getattr(record, name))
+    if record.outcome not in CallOutcome.__members__.values():
+        raise _fail(record, "call", f"unknown outcome {record.outcome!r}")
+    seen: set[int] = set()
+    for turn in record.turns:
+        where = f"turn {turn.index}"
+        if turn.call_id != record.call_id:
+            raise _fail(record, where, f"belongs to call {turn.call_id!r}")
+        if turn.index in seen:
+            raise _fail(record, where, "duplicate turn index")
+        seen.add(turn.index)
+        _check_time(record, where, turn.started_at)
+        _check_unit(record, where, turn.asr_confidence)
+        for name in ("language", "intent", "action", "dtmf", "transcript", "reply_text"):
+            _check_text(record, where, name, getattr(turn, name))
+        for key, value in turn.timings_ms.items():
+            if not isinstance(value, int | float) or not math.isfinite(value):
+                raise _fail(record, where, f"timing {key!r} is not a finite number: {value!r}")
+    for number, transfer in enumerate(record.transfers):
+        where = f"transfer {number}"
+        if transfer.call_id != record.call_id:
+            raise _fail(record, where, f"belongs to call {transfer.call_id!r}")
+        _check_time(record, where, transfer.requested_at)
+        for name in ("target", "extension", "fallback"):
+            _check_text(record, where, name, getattr(transfer, name))
+    for number, callback in enumerate(record.callbacks):
+        where = f"callback {number}"
+        if callback.call_id != record.call_id:
+            raise _fail(record, where, f"belongs to call {callback.call_id!r}")
+        _check_time(record, where, callback.requested_at)
+        for name in ("department", "language", "caller_number", "note"):
+            _check_text(record, where, name, getattr(callback, name))
+
+
+def is_contained(record: CallRecord) -> bool:
+    """Whether the assistant resolved the call on its own (a *contained resolution*).
+
+    True exactly when the outcome is ``answered``, the call has no transfer record and no
+    callback request, and at least one turn has action ``answer``. The dialog records a
+    caller who hangs up while an answer is still playing as ``abandoned``, so such calls are
+    not contained; neither is an ``answered`` call where nothing was actually answered.
+    """
+    return (
+        record.outcome == CallOutcome.ANSWERED
+        and not record.transfers
+        and not record.callbacks
+        and any(turn.action == ANSWER_ACTION for turn in record.turns)
+    )
+
+
+def turn_latency_ms(turn: TurnRecord) -> float | None:
+    """Total latency of a turn: ``timings_ms["total"]`` if present, else the stage sum."""
+    if not turn.timings_ms:
+        return None
+    total = turn.timings_ms.get(TOTAL_TIMING_KEY)
+    return float(total) if total is not None else float(sum(turn.timings_ms.values()))
+
+
+def hour_bucket(moment: datetime) -> datetime:
+    """``moment`` truncated to its UTC hour (aware, UTC)."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def call_row(record: CallRecord, pseudonymizer: Pseudonymizer) -> dict[str, Any]:
+    """The ``calls`` row of a record, caller number replaced by its keyed hash."""
+    turns = sorted(record.turns, key=lambda t: t.index)
+    confidences = [t.asr_confidence for t in turns if t.asr_confidence is not None]
+    duration = (record.ended_at - record.started_at).total_seconds() if record.ended_at else None
+    return {
+        "call_id": record.call_id,
+        "started_at": record.started_at,
+        "ended_at": record.ended_at,
+        "hour_bucket": hour_bucket(record.started_at),
+        "duration_s": duration,
+        "caller_hash": pseudonymizer.caller_hash(record.caller_number),
+        "language": record.language,
+        "outcome": str(record.outcome),
+        "department": record.department,
+        "channel": record.channel,
+        "turn_count": len(turns),
+        "first_intent": turns[0].intent if turns else None,
+        "last_intent": turns[-1].intent if turns else None,
+        "asr_confidence_mean": sum(confidences) / len(confidences) if confidences else None,
+        "transfer_count": len(record.transfers),
+        "callback_count": len(record.callbacks),
+        "contained": is_contained(record),
+    }
+
+
+def turn_row(turn: TurnRecord, call_pk: int) -> dict[str, Any]:
+    """The ``turns`` row of a turn record."""
+    return {
+        "call_pk": call_pk,
+        "turn_index": turn.index,
+        "started_at": turn.started_at,
+        "language": turn.language,
+        "transcript": turn.transcript,
+        "asr_confidence": turn.asr_confidence,
+        "intent": turn.intent,
+        "score": turn.score,
+        "margin": turn.margin,
+        "action": turn.action,
+        "reply_text": turn.reply_text,
+        "dtmf": turn.dtmf,
+        "timings": dict(turn.timings_ms),
+        "latency_ms": turn_latency_ms(turn),
+    }
+
+
+def transfer_row(transfer: TransferRecord, call_pk: int) -> dict[str, Any]:
+    """The ``transfers`` row of a transfer record."""
+    return {
+        "call_pk": call_pk,
+        "target": transfer.target,
+        "extension": transfer.extension,
+        "requested_at": transfer.requested_at,
+        "dial_status": str(transfer.dial_status),
+        "fallback": transfer.fallback,
+    }
+
+
+def callback_row(callback: CallbackRequest, call_pk: int) -> dict[str, Any]:
+    """The ``callbacks`` row of a callback request (pending, raw number kept)."""
+    return {
+        "call_pk": call_pk,
+        "requested_at": callback.requested_at,
+        "department": callback.department,
+        "language": callback.language,
+        "caller_number": callback.caller_number,
+        "note": callback.note,
+        "status": "pending",
+    }
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
