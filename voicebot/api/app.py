@@ -1,0 +1,104 @@
+"""The FastAPI application: API routers under ``/api``, health, metrics and the web pages."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.concurrency import run_in_threadpool
+
+from voicebot.api.routes import callbacks, calls, health, kb, keys, live, stats
+from voicebot.api.services import ApiServices, build_services
+from voicebot.web.pages import mount_pages
+
+__all__ = ["ApiServices", "build_services", "create_app"]
+
+_LOGGER = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Call logs, statistics, knowledge base and live events of the voicebot switchboard.
+
+Every `/api` endpoint needs an API key, sent as `Authorization: Bearer <key>` or
+`X-API-Key: <key>`. Roles: **operator** (live calls, transferred calls, callbacks),
+**manager** (calls, statistics, CSV), **admin** (knowledge base, keys, and everything
+else). Create the first admin key with `voicebot keys create --role admin`.
+
+After 10 failed attempts within a minute, a client address gets `429` with `Retry-After`.
+Times without a zone are taken in the city's time zone; answers are in UTC or, for
+statistics buckets, in the city's zone.
+"""
+
+TAGS = [
+    {"name": "calls", "description": "Recorded calls (manager)."},
+    {"name": "statistics", "description": "Figures from the hourly rollups (manager)."},
+    {"name": "knowledge base", "description": "FAQ entries and departments (admin)."},
+    {"name": "callbacks", "description": "Callback queue (operator)."},
+    {"name": "live", "description": "Live call events (operator)."},
+    {"name": "keys", "description": "API keys (admin)."},
+    {"name": "health", "description": "Liveness and metrics (no key)."},
+]
+
+
+async def _feed_board(services: ApiServices) -> None:
+    """Keep the console's board of transferred calls up to date from the live bus."""
+    while True:
+        try:
+            async with services.live_bus.subscribe() as subscription:
+                async for event in subscription:
+                    services.board.apply(event)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            _LOGGER.exception("live events: board subscription failed; retrying in 1 s")
+            await asyncio.sleep(1.0)
+
+
+async def _poll_kb(services: ApiServices) -> None:
+    """Pick up KB edits made by other worker processes or by hand."""
+    while True:
+        await asyncio.sleep(services.kb_poll_interval_s)
+        try:
+            await run_in_threadpool(services.kb_store.reload_if_changed)
+        except Exception:
+            _LOGGER.exception("knowledge base reload check failed")
+
+
+def create_app(services: ApiServices) -> FastAPI:
+    """The application serving ``services``; their lifetime stays the caller's."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        tasks = [
+            asyncio.create_task(_feed_board(services), name="live-board"),
+            asyncio.create_task(_poll_kb(services), name="kb-poll"),
+        ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    if services.writer is not None:
+        services.metrics.track_spool(services.writer)
+    app = FastAPI(
+        title="voicebot",
+        version="0.1.0",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    api = APIRouter(prefix="/api")
+    for module in (calls, stats, kb, callbacks, live, keys):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(health.router)
+    mount_pages(app)
+    return app

@@ -1,0 +1,137 @@
+"""Command-line sub-commands for API keys and call log maintenance.
+
+``voicebot keys create --role R [--name N]``, ``keys list``, ``keys revoke ID``,
+``voicebot calllog migrate`` and ``calllog purge [--older-than-days N]``. Handlers take
+``(args, settings)`` and return the exit code, as in :mod:`voicebot.cli`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import socket
+from typing import Any
+
+from sqlalchemy import exc as sa_exc
+
+from voicebot.api.auth import KeyNotFoundError, issue_key, list_keys, revoke_key
+from voicebot.calllog.db import create_calllog_engine, migrate
+from voicebot.calllog.models import ApiRole
+from voicebot.calllog.purge import purge
+from voicebot.config import Settings
+
+ROLES = [role.value for role in ApiRole]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``keys`` and ``calllog`` commands to ``voicebot``'s sub-parsers."""
+    keys = subparsers.add_parser("keys", help="API keys of the web API and pages")
+    key_commands = keys.add_subparsers(title="keys commands", metavar="KEYSCOMMAND")
+    create = key_commands.add_parser("create", help="create a key and print it (once)")
+    create.add_argument("--role", required=True, choices=ROLES, help="what the key may do")
+    create.add_argument("--name", help="who or what uses the key (default: user@host)")
+    create.set_defaults(handler=_cmd_keys_create)
+    listing = key_commands.add_parser("list", help="list keys (never their secrets)")
+    listing.set_defaults(handler=_cmd_keys_list)
+    revoke = key_commands.add_parser("revoke", help="revoke a key at once")
+    revoke.add_argument("id", type=int, help="key id (see keys list)")
+    revoke.set_defaults(handler=_cmd_keys_revoke)
+
+    calllog = subparsers.add_parser("calllog", help="call log database maintenance")
+    log_commands = calllog.add_subparsers(title="calllog commands", metavar="LOGCOMMAND")
+    migrate_cmd = log_commands.add_parser("migrate", help="create or upgrade the schema")
+    migrate_cmd.set_defaults(handler=_cmd_calllog_migrate)
+    purge_cmd = log_commands.add_parser(
+        "purge", help="erase transcripts and callback numbers older than the retention period"
+    )
+    purge_cmd.add_argument(
+        "--older-than-days",
+        type=int,
+        help="retention in days (default: settings transcript_retention_days)",
+    )
+    purge_cmd.set_defaults(handler=_cmd_calllog_purge)
+
+
+def _command_error(message: str) -> Exception:
+    # Imported here: voicebot.cli imports this module to register the commands.
+    from voicebot.cli import CommandError
+
+    return CommandError(message)
+
+
+def _database_url(settings: Settings) -> str:
+    url = settings.resolved_database_url
+    try:
+        migrate(url)
+    except (sa_exc.SQLAlchemyError, OSError) as error:
+        raise _command_error(f"call log database unavailable: {error}") from None
+    return url
+
+
+def _cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    name = args.name or f"{getpass.getuser()}@{socket.gethostname()}"
+    engine = create_calllog_engine(_database_url(settings))
+    try:
+        info, plaintext = issue_key(engine, name, args.role)
+    except ValueError as error:
+        raise _command_error(str(error)) from None
+    finally:
+        engine.dispose()
+    print(plaintext)
+    print(
+        f"key {info.id} ({info.role}, {info.name!r}) created: store it now, it is not shown again"
+    )
+    return 0
+
+
+def _cmd_keys_list(args: argparse.Namespace, settings: Settings) -> int:
+    engine = create_calllog_engine(_database_url(settings))
+    try:
+        keys = list_keys(engine)
+    finally:
+        engine.dispose()
+    if not keys:
+        print("no API keys (create one with: voicebot keys create --role admin)")
+        return 0
+    print(f"{'id':>4}  {'role':<8}  {'state':<8}  {'last used':<16}  name")
+    for key in keys:
+        state = "revoked" if key.revoked_at else "active"
+        used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
+        print(f"{key.id:>4}  {key.role.value:<8}  {state:<8}  {used:<16}  {key.name}")
+    return 0
+
+
+def _cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    engine = create_calllog_engine(_database_url(settings))
+    try:
+        info = revoke_key(engine, args.id)
+    except KeyNotFoundError as error:
+        raise _command_error(str(error)) from None
+    finally:
+        engine.dispose()
+    print(f"key {info.id} ({info.role}, {info.name!r}) revoked")
+    return 0
+
+
+def _cmd_calllog_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    url = _database_url(settings)
+    print(f"call log schema up to date ({url.split(':', 1)[0]})")
+    return 0
+
+
+def _cmd_calllog_purge(args: argparse.Namespace, settings: Settings) -> int:
+    days = args.older_than_days
+    if days is None:
+        days = settings.transcript_retention_days
+    if days < 0:
+        raise _command_error(f"--older-than-days must not be negative, got {days}")
+    engine = create_calllog_engine(_database_url(settings))
+    try:
+        result = purge(engine, days)
+    finally:
+        engine.dispose()
+    print(
+        f"erased what callers said in {result.turns} turn(s) and the numbers of "
+        f"{result.callbacks} callback request(s) from before {result.cutoff:%Y-%m-%d %H:%M} UTC"
+    )
+    return 0

@@ -1,0 +1,186 @@
+"""Calls: filtered, sorted, paginated list; one call in full; CSV export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
+
+from voicebot.api.deps import (
+    AUTH_RESPONSES,
+    ManagerKey,
+    ServicesDep,
+    check_range,
+    invalid,
+    local_time,
+    not_found,
+)
+from voicebot.api.models import (
+    CallbackPublic,
+    CallDetailPublic,
+    CallPublic,
+    CallsPublic,
+    TransferPublic,
+    TurnPublic,
+)
+from voicebot.calllog.export import export_calls_csv, export_turns_csv
+from voicebot.calllog.filters import DEFAULT_SORT, MAX_TEXT_LENGTH, SORT_COLUMNS, CallFilter
+from voicebot.calllog.models import ApiRole
+from voicebot.calllog.records import CallOutcome
+from voicebot.calllog.repository import MAX_PAGE_SIZE
+
+router = APIRouter(tags=["calls"], responses=AUTH_RESPONSES)
+
+SORT_HELP = (
+    "Sort key, `-` prefix for descending: "
+    + ", ".join(sorted(SORT_COLUMNS))
+    + f". Default `{DEFAULT_SORT}`."
+)
+
+
+def call_filter(
+    services: ServicesDep,
+    start: Annotated[
+        datetime | None,
+        Query(description="Calls started at or after (ISO 8601; no zone: the city's)."),
+    ] = None,
+    end: Annotated[datetime | None, Query(description="Calls started before.")] = None,
+    outcome: CallOutcome | None = None,
+    department: Annotated[str | None, Query(max_length=64)] = None,
+    intent: Annotated[
+        str | None, Query(max_length=128, description="Calls with a turn of this intent.")
+    ] = None,
+    language: Annotated[str | None, Query(max_length=16)] = None,
+    min_confidence: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
+    max_confidence: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=MAX_TEXT_LENGTH,
+            description="Case-insensitive text searched in what callers said.",
+        ),
+    ] = None,
+) -> CallFilter:
+    """The list filters from the query string; 422 for contradictory values."""
+    start, end = local_time(services, start), local_time(services, end)
+    check_range(start, end)
+    if (
+        min_confidence is not None
+        and max_confidence is not None
+        and min_confidence > max_confidence
+    ):
+        invalid(("query", "max_confidence"), "max_confidence must not be below min_confidence")
+    try:
+        return CallFilter(
+            start=start,
+            end=end,
+            outcome=outcome,
+            department=department,
+            intent=intent,
+            language=language,
+            min_confidence=min_confidence,
+            max_confidence=max_confidence,
+            text=q,
+        )
+    except ValueError as error:
+        invalid(("query",), str(error))
+
+
+def sort_key(sort: Annotated[str, Query(description=SORT_HELP)] = DEFAULT_SORT) -> str:
+    """A whitelisted sort key; 422 otherwise."""
+    if sort.removeprefix("-") not in SORT_COLUMNS:
+        invalid(
+            ("query", "sort"),
+            f"unknown sort key {sort!r}: use one of {', '.join(sorted(SORT_COLUMNS))} "
+            "(prefix - for descending)",
+        )
+    return sort
+
+
+FilterDep = Annotated[CallFilter, Depends(call_filter)]
+SortDep = Annotated[str, Depends(sort_key)]
+
+
+@router.get("/calls", summary="List calls", response_model=CallsPublic)
+def list_calls(
+    services: ServicesDep,
+    _key: ManagerKey,
+    filters: FilterDep,
+    sort: SortDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CallsPublic:
+    """Calls matching every given filter, one page at a time, with the total count."""
+    page = services.repository.list_calls(filters, sort=sort, limit=limit, offset=offset)
+    return CallsPublic(
+        data=[CallPublic.model_validate(item) for item in page.items],
+        count=page.total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+def _csv_response(chunks: Iterator[str], filename: str) -> StreamingResponse:
+    return StreamingResponse(
+        (chunk.encode("utf-8") for chunk in chunks),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "CSV, header row first."}
+}
+
+
+@router.get(
+    "/calls.csv",
+    summary="Export calls as CSV",
+    response_class=StreamingResponse,
+    responses=CSV_RESPONSE,
+)
+def export_calls(
+    services: ServicesDep, _key: ManagerKey, filters: FilterDep, sort: SortDep
+) -> StreamingResponse:
+    """Every call matching the filters (no pagination), streamed with bounded memory."""
+    return _csv_response(export_calls_csv(services.engine, filters, sort=sort), "calls.csv")
+
+
+@router.get(
+    "/turns.csv",
+    summary="Export the turns of calls as CSV",
+    response_class=StreamingResponse,
+    responses=CSV_RESPONSE,
+)
+def export_turns(
+    services: ServicesDep, _key: ManagerKey, filters: FilterDep, sort: SortDep
+) -> StreamingResponse:
+    """Every turn of the calls matching the filters, calls in ``sort`` order."""
+    return _csv_response(export_turns_csv(services.engine, filters, sort=sort), "turns.csv")
+
+
+@router.get(
+    "/calls/{call_id}",
+    summary="One call with its turns, transfers and callbacks",
+    response_model=CallDetailPublic,
+    responses={404: {"description": "No call has this id."}},
+)
+def get_call(services: ServicesDep, key: ManagerKey, call_id: str) -> CallDetailPublic:
+    """Everything recorded about one call; caller numbers only for admin keys."""
+    detail = services.repository.get_call(call_id)
+    if detail is None:
+        not_found(f"no call with id {call_id!r}")
+    callbacks = [CallbackPublic.model_validate(c) for c in detail.callbacks]
+    if key.role is not ApiRole.ADMIN:
+        # Raw numbers are for the operators who call back, not for statistics.
+        callbacks = [c.model_copy(update={"caller_number": None}) for c in callbacks]
+    return CallDetailPublic(
+        **CallPublic.model_validate(detail.call).model_dump(),
+        turns=[TurnPublic.model_validate(t) for t in detail.turns],
+        transfers=[TransferPublic.model_validate(t) for t in detail.transfers],
+        callbacks=callbacks,
+    )

@@ -1,0 +1,72 @@
+"""Liveness and Prometheus metrics (no key needed: they hold no personal data)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
+
+from voicebot.api.deps import ServicesDep
+from voicebot.api.metrics import EXPOSITION_CONTENT_TYPE
+from voicebot.api.models import HealthPublic
+
+router = APIRouter(tags=["health"])
+
+
+def _database(services: ServicesDep) -> dict[str, Any]:
+    try:
+        with services.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except (sa_exc.SQLAlchemyError, OSError) as error:
+        return {"reachable": False, "error": type(error).__name__}
+    return {"reachable": True, "error": None}
+
+
+@router.get(
+    "/health",
+    summary="Can this process serve?",
+    response_model=HealthPublic,
+    responses={503: {"model": HealthPublic, "description": "The database is unreachable."}},
+)
+def health(services: ServicesDep) -> JSONResponse:
+    """Database reachability, call log writer backlog, knowledge base version."""
+    database = _database(services)
+    writer = services.writer
+    writer_state = (
+        None
+        if writer is None
+        else {
+            "queue_depth": writer.queue_depth,
+            "spool_bytes": writer.spool_bytes,
+            "memory_backlog": writer.memory_backlog,
+            "database_available": writer.database_available,
+            "dropped": writer.dropped,
+        }
+    )
+    kb_status = services.kb_store.status()
+    body = HealthPublic(
+        status="ok" if database["reachable"] else "degraded",
+        database=database,
+        writer=writer_state,
+        knowledge_base={
+            "version": kb_status.version,
+            "generation": kb_status.generation,
+            "applied_generation": kb_status.applied_generation,
+            "last_error": kb_status.last_error,
+        },
+    )
+    return JSONResponse(body.model_dump(), status_code=200 if database["reachable"] else 503)
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {EXPOSITION_CONTENT_TYPE: {}}}},
+)
+def metrics(services: ServicesDep) -> Response:
+    """The text exposition format, for Prometheus to scrape."""
+    return Response(services.metrics.exposition(), media_type=EXPOSITION_CONTENT_TYPE)
