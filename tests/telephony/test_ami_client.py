@@ -16,6 +16,7 @@ from voicebot.telephony.ami import (
     AmiNotConnected,
 )
 from voicebot.telephony.ami_codec import make_action
+from voicebot.telephony.contract import DEPARTMENTS_CONTEXT, INCOMING_CONTEXT
 from voicebot.telephony.simulator import AsteriskSimulator
 
 from .conftest import ConnectionCollector, ami_settings
@@ -161,13 +162,13 @@ async def test_setvar_and_redirect_reach_asterisk_with_the_right_fields(
     await ami.setvar(call.channel.name, "VB_TARGET", "2001")
     await ami.setvar(call.channel.name, "VB_SUMMARY", "permis de conduire")
     assert await ami.getvar(call.channel.name, "VB_TARGET") == "2001"
-    await ami.redirect(call.channel.name, "departments", "2001")
+    await ami.redirect(call.channel.name, DEPARTMENTS_CONTEXT, "2001")
     assert call.action_names() == ["Setvar", "Setvar", "Getvar", "Redirect"]
     setvar = call.actions[0].headers
     assert (setvar.get("Variable"), setvar.get("Value")) == ("VB_TARGET", "2001")
     redirect = call.actions[-1].headers
     assert (redirect.get("Context"), redirect.get("Exten"), redirect.get("Priority")) == (
-        "departments",
+        DEPARTMENTS_CONTEXT,
         "2001",
         "1",
     )
@@ -181,7 +182,7 @@ async def test_error_response_raises_action_failed_with_asterisk_message(
     with pytest.raises(AmiActionFailed, match="No such channel"):
         await ami.setvar("PJSIP/nobody-00000000", "X", "1")
     with pytest.raises(AmiActionFailed, match="Channel does not exist"):
-        await ami.redirect("PJSIP/nobody-00000000", "departments", "2001")
+        await ami.redirect("PJSIP/nobody-00000000", DEPARTMENTS_CONTEXT, "2001")
     with pytest.raises(AmiActionFailed, match="Invalid/unknown command: Bogus"):
         await ami.send_action(make_action("Bogus"))
 
@@ -190,7 +191,7 @@ async def test_originate_response_is_delivered_as_an_event_not_a_response(
     ami: AmiClient, simulator: AsteriskSimulator, collector: ConnectionCollector
 ) -> None:
     subscription = ami.subscribe()
-    result = await ami.originate("Local/s@citizen", context="bot", exten="s", priority=1)
+    result = await ami.originate("Local/s@citizen", context=INCOMING_CONTEXT, exten="s", priority=1)
     assert result.response.message == "Originate successfully queued"
     assert result.success
     assert result.event is not None and result.event.action_id == result.response.action_id

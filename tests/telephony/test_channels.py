@@ -9,6 +9,7 @@ import pytest
 from voicebot.telephony.ami import AmiClient
 from voicebot.telephony.ami_codec import AmiEvent, AmiHeaders
 from voicebot.telephony.channels import ChannelDirectory, DialStatus
+from voicebot.telephony.contract import DEFAULT_OPERATOR_EXTEN, DEPARTMENTS_CONTEXT
 from voicebot.telephony.simulator import AsteriskSimulator, DepartmentBehaviour
 
 from .conftest import ConnectionCollector
@@ -119,16 +120,19 @@ async def test_failed_transfer_reports_fallback_then_operator_takes_the_call(
     conn = await collector.next()
     entry = await directory.wait_channel(str(conn.call_id), timeout=2)
     await ami.setvar(entry.channel, "VB_TARGET", "2001")
-    await ami.redirect(entry.channel, "departments", "2001")
+    await ami.redirect(entry.channel, DEPARTMENTS_CONTEXT, "2001")
     result = await directory.wait_dial_result(entry.call_id, timeout=2)
     assert (result.status, result.target, result.needs_fallback) == (status, "2001", True)
     # Fallback: the channel is still waiting in the dialplan; send it to the operator.
     directory.clear_dial_result(entry.call_id)
-    await ami.redirect(entry.channel, "departments", "9000")
+    await ami.redirect(entry.channel, DEPARTMENTS_CONTEXT, DEFAULT_OPERATOR_EXTEN)
     operator = await directory.wait_dial_result(entry.call_id, timeout=2)
     assert (operator.status, operator.needs_fallback) == (DialStatus.ANSWER, False)
     await directory.wait_hangup(entry.call_id, timeout=2)
-    assert call.transfers == ["departments,2001,1", "departments,9000,1"]
+    assert call.transfers == [
+        f"{DEPARTMENTS_CONTEXT},2001,1",
+        f"{DEPARTMENTS_CONTEXT},{DEFAULT_OPERATOR_EXTEN},1",
+    ]
 
 
 async def test_resync_marks_channels_that_vanished_while_disconnected(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import socket
 import time
 import wave
 
@@ -13,10 +14,18 @@ from voicebot.telephony.ami import AmiClient
 from voicebot.telephony.ami_codec import AmiResponse, AmiStreamDecoder
 from voicebot.telephony.audiosocket import AudioSocketServer, CloseReason
 from voicebot.telephony.audiosocket_codec import AudioMessage, DtmfMessage, encode
+from voicebot.telephony.contract import (
+    DEFAULT_OPERATOR_EXTEN,
+    DEPARTMENTS_CONTEXT,
+    DONE_VALUE,
+    INCOMING_CONTEXT,
+    VAR_DONE,
+)
 from voicebot.telephony.simulator import (
     AsteriskSimulator,
     AudioSocketMode,
     DepartmentBehaviour,
+    SimulatedCall,
     SimulatorTiming,
 )
 
@@ -26,7 +35,7 @@ from .conftest import SECRET, USERNAME, ConnectionCollector
 async def test_originate_emits_the_observed_event_order(
     ami: AmiClient, simulator: AsteriskSimulator, collector: ConnectionCollector
 ) -> None:
-    await ami.originate("Local/s@citizen", context="bot", exten="s", priority=1)
+    await ami.originate("Local/s@citizen", context=INCOMING_CONTEXT, exten="s", priority=1)
     call = await simulator.next_call(timeout=2)
     await collector.next()
     names = [event.name for event in call.events]
@@ -56,7 +65,7 @@ async def test_redirect_closes_audiosocket_without_hangup_frame_then_dials(
     call = await simulator.place_call()
     conn = await collector.next()
     sent_at = time.monotonic()
-    await ami.redirect(call.channel.name, "departments", "2001")
+    await ami.redirect(call.channel.name, DEPARTMENTS_CONTEXT, "2001")
     async with asyncio.timeout(2):
         await conn.wait_closed()
     assert time.monotonic() - sent_at < 0.1
@@ -67,7 +76,7 @@ async def test_redirect_closes_audiosocket_without_hangup_frame_then_dials(
     redirect_exten = next(
         e.headers
         for e in call.events
-        if e.name == "Newexten" and e.headers.get("Context") == "departments"
+        if e.name == "Newexten" and e.headers.get("Context") == DEPARTMENTS_CONTEXT
     )
     assert (redirect_exten.get("Exten"), redirect_exten.get("Priority")) == ("2001", "1")
     assert names[-4:] == ["SoftHangupRequest", "HangupRequest", "Hangup", "Cdr"]
@@ -163,7 +172,7 @@ async def test_assistant_audio_is_recorded_with_arrival_times(
     await call.hangup()
 
 
-async def test_assistant_sending_a_non_audio_kind_makes_asterisk_hang_up(
+async def test_assistant_sending_a_non_audio_kind_ends_audiosocket_and_the_operator_takes_over(
     simulator: AsteriskSimulator, collector: ConnectionCollector
 ) -> None:
     call = await simulator.place_call()
@@ -175,17 +184,100 @@ async def test_assistant_sending_a_non_audio_kind_makes_asterisk_hang_up(
     ]
     async with asyncio.timeout(2):
         await conn.wait_closed()
+    assert _dialled(call) == [DEFAULT_OPERATOR_EXTEN]
 
 
-async def test_assistant_hangup_frame_ends_the_channel(
+async def test_assistant_hangup_frame_after_vb_done_ends_the_channel(
+    ami: AmiClient, simulator: AsteriskSimulator, collector: ConnectionCollector
+) -> None:
+    call = await simulator.place_call()
+    conn = await collector.next()
+    await ami.setvar(call.channel.name, VAR_DONE, DONE_VALUE)
+    await conn.send_hangup(grace=0.5)
+    await call.wait_ended(timeout=2)
+    assert call.hangup_from_assistant
+    assert _dialled(call) == []
+    assert [e.name for e in call.events][-2:] == ["Hangup", "Cdr"]
+
+
+async def test_assistant_leaving_without_vb_done_sends_the_caller_to_the_operator(
     simulator: AsteriskSimulator, collector: ConnectionCollector
 ) -> None:
     call = await simulator.place_call()
     conn = await collector.next()
     await conn.send_hangup(grace=0.5)
     await call.wait_ended(timeout=2)
-    assert call.hangup_from_assistant
-    assert [e.name for e in call.events][-2:] == ["Hangup", "Cdr"]
+    assert _dialled(call) == [DEFAULT_OPERATOR_EXTEN]
+    result = [e.headers for e in call.events if e.name == "UserEvent"][-1]
+    assert (result.get("DialStatus"), result.get("Target")) == ("ANSWER", DEFAULT_OPERATOR_EXTEN)
+
+
+async def test_unreachable_assistant_sends_the_caller_to_the_operator(
+    collector: ConnectionCollector,
+) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sim = AsteriskSimulator(audiosocket_port=port, timing=SimulatorTiming(talk_time=0.05))
+    await sim.start()
+    try:
+        call = await sim.place_call()
+        await call.wait_ended(timeout=3)
+        assert call.protocol_errors and "cannot connect" in call.protocol_errors[0]
+        assert _dialled(call) == [DEFAULT_OPERATOR_EXTEN]
+    finally:
+        await sim.stop()
+
+
+async def test_failed_transfer_without_a_redirect_reaches_the_operator_by_itself(
+    ami: AmiClient, simulator: AsteriskSimulator, collector: ConnectionCollector
+) -> None:
+    simulator.set_department("2004", DepartmentBehaviour.BUSY)
+    call = await simulator.place_call()
+    await collector.next()
+    await ami.redirect(call.channel.name, DEPARTMENTS_CONTEXT, "2004")
+    await call.wait_ended(timeout=3)  # fallback_wait is 0.3 s in these tests
+    assert _dialled(call) == ["2004", DEFAULT_OPERATOR_EXTEN]
+    statuses = [e.headers.get("DialStatus") for e in call.events if e.name == "UserEvent"]
+    assert statuses[1:] == ["BUSY", "ANSWER"]
+
+
+async def test_failing_operator_is_not_dialled_again(
+    ami: AmiClient, simulator: AsteriskSimulator, collector: ConnectionCollector
+) -> None:
+    simulator.set_department(DEFAULT_OPERATOR_EXTEN, DepartmentBehaviour.NO_ANSWER)
+    call = await simulator.place_call()
+    await collector.next()
+    await ami.redirect(call.channel.name, DEPARTMENTS_CONTEXT, DEFAULT_OPERATOR_EXTEN)
+    await call.wait_ended(timeout=3)
+    assert _dialled(call) == [DEFAULT_OPERATOR_EXTEN]
+
+
+async def test_caller_hanging_up_while_a_department_rings_reports_cancel(
+    ami: AmiClient, simulator: AsteriskSimulator, collector: ConnectionCollector
+) -> None:
+    simulator.set_department("2005", DepartmentBehaviour.NO_ANSWER)
+    call = await simulator.place_call()
+    await collector.next()
+    await ami.redirect(call.channel.name, DEPARTMENTS_CONTEXT, "2005")
+    async with asyncio.timeout(2):
+        while not any(e.name == "DialBegin" for e in call.events):
+            await asyncio.sleep(0.005)
+    await call.hangup()
+    names = [e.name for e in call.events]
+    result = [e.headers for e in call.events if e.name == "UserEvent"][-1]
+    assert (result.get("DialStatus"), result.get("Target")) == ("CANCEL", "2005")
+    assert names.index("HangupRequest") < names.index("UserEvent", names.index("DialBegin"))
+    assert names[-2:] == ["Hangup", "Cdr"]
+
+
+def _dialled(call: SimulatedCall) -> list[str]:
+    """Extensions the departments context dialled, in order."""
+    return [
+        e.headers.get("Exten") or ""
+        for e in call.events
+        if e.name == "Newexten" and e.headers.get("Application") == "Dial"
+    ]
 
 
 async def _raw_ami(port: int, *actions: bytes) -> list[object]:
@@ -239,7 +331,7 @@ async def test_department_that_answers_bridges_then_reports_answer(
     simulator.set_department("2002", DepartmentBehaviour.ANSWER)
     call = await simulator.place_call()
     await collector.next()
-    await ami.redirect(call.channel.name, "departments", "2002")
+    await ami.redirect(call.channel.name, DEPARTMENTS_CONTEXT, "2002")
     await call.wait_ended(timeout=3)
     names = [event.name for event in call.events]
     dial_end = next(e for e in call.events if e.name == "DialEnd")

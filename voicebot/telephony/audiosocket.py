@@ -282,8 +282,10 @@ class AudioSocketServer:
         *,
         uuid_timeout: float = 5.0,
         max_payload: int = DEFAULT_MAX_PAYLOAD,
+        reuse_port: bool = False,
     ) -> None:
         self._handler = handler
+        self._reuse_port = reuse_port
         self._host = host
         self._port = port
         self._uuid_timeout = uuid_timeout
@@ -305,7 +307,11 @@ class AudioSocketServer:
 
     async def start(self) -> None:
         """Bind and start accepting connections."""
-        self._server = await asyncio.start_server(self._on_client, self._host, self._port)
+        # reuse_port: several worker processes bind the same port, the kernel spreads
+        # Asterisk's connections across them.
+        self._server = await asyncio.start_server(
+            self._on_client, self._host, self._port, reuse_port=self._reuse_port or None
+        )
         _LOGGER.info("AudioSocket server listening on %s:%d", self._host, self.port)
 
     async def stop(self, timeout: float = 5.0) -> None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, TypeVar
 
+from voicebot.telephony import contract
 from voicebot.telephony.ami_codec import AmiEvent, AmiEventName
 
 if TYPE_CHECKING:
@@ -35,8 +36,8 @@ _LOGGER = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
-CALL_EVENT = "VoicebotCall"
-DIAL_RESULT_EVENT = "VoicebotDialResult"
+CALL_EVENT = contract.UserEventName.CALL
+DIAL_RESULT_EVENT = contract.UserEventName.DIAL_RESULT
 
 
 class DialStatus(StrEnum):

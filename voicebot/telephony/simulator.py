@@ -1,26 +1,33 @@
 """A faithful Asterisk stand-in for tests, the demo and load tests.
 
 ``AsteriskSimulator`` combines the manager interface (``simulator_ami``) with a small PBX
-model running the project's dialplan shape and emitting the AMI events a real Asterisk
-emits, in the order observed on an Asterisk built from master:
+model running the project's dialplan (dialplans/extensions.conf, contexts
+``voicebot-incoming`` and ``voicebot-departments``, see ``simulator_dialplan``) and
+emitting the AMI events a real Asterisk emits, in the order observed on an Asterisk built
+from master:
 
-* Incoming call, bot context: Newchannel (Ring), Newexten Answer, Newstate Up, Newexten
-  Set, VarSet VB_UUID, Newexten UserEvent, UserEvent VoicebotCall (snapshot + ``UUID`` +
-  ``Channel``), Newexten AudioSocket, then the AudioSocket TCP connection with its UUID.
-  In ``AudioSocketMode.CHANNEL`` the last step is ``Dial(AudioSocket/host:port/uuid/
-  c(slin))`` instead: Newchannel ``AudioSocket/host:port-<uuid>``, DialBegin, Newstate Up,
-  DialEnd ANSWER, BridgeCreate, BridgeEnter x2 (and BridgeLeave x2, Hangup, BridgeDestroy
-  at the end).
+* Incoming call, incoming context: Newchannel (Ring), Newexten Answer, Newstate Up,
+  Newexten Set, VarSet VB_UUID, Newexten UserEvent, UserEvent VoicebotCall (snapshot +
+  ``UUID`` + ``Channel``), Newexten TryExec (``AudioSocket(uuid,host:port)``), then the
+  AudioSocket TCP connection with its UUID. In ``AudioSocketMode.CHANNEL`` the last step
+  is ``Dial(AudioSocket/host:port/uuid/c(slin))`` instead: Newchannel
+  ``AudioSocket/host:port-<uuid>``, DialBegin, Newstate Up, DialEnd ANSWER, BridgeCreate,
+  BridgeEnter x2 (and BridgeLeave x2, Hangup, BridgeDestroy at the end).
+* When AudioSocket ends without a Redirect (the assistant closed it, sent 0x00 or
+  something invalid, or could not be reached): Hangup() if the assistant set VB_DONE=1,
+  otherwise the operator extension is dialled like a department.
 * Originate of ``Local/<exten>@<ctx>``: "Originate successfully queued", Newchannel ``;1``
   (Down), Newchannel ``;2`` (Ring), Newexten, LocalBridge, DialBegin, OriginateResponse
   (an event that also carries ``Response:``), Newstate Up x2, DialEnd ANSWER, then ``;1``
-  runs the bot context.
-* Redirect of the bot-side channel: "Redirect successful", AudioSocket EOF about 1 ms
+  runs the incoming context.
+* Redirect of the caller's channel: "Redirect successful", AudioSocket EOF about 1 ms
   later (no 0x00), Newexten for the new extension, the Dial outcome per the department's
   configured behaviour reported as UserEvent VoicebotDialResult (UUID, DialStatus,
   Target), then SoftHangupRequest / HangupRequest / Hangup (cause 16) / Cdr. After BUSY,
   NOANSWER or CHANUNAVAIL the channel waits ``fallback_wait`` seconds for another
-  Redirect (to the operator) before hanging up.
+  Redirect (to the operator) before dialling the operator itself. A caller hanging up
+  during a Dial gets HangupRequest, the ``h`` extension's VoicebotDialResult (CANCEL or
+  ANSWER), then Hangup.
 
 Action replies reproduce main/manager.c: action_setvar() "Variable Set", action_getvar()
 (Variable/Value), action_redirect() "Redirect successful" and its error texts,
@@ -37,6 +44,7 @@ import uuid
 from collections.abc import Coroutine
 from typing import Any
 
+from voicebot.telephony import contract
 from voicebot.telephony.ami_codec import AmiHeaders
 from voicebot.telephony.simulator_ami import (
     PRIV_CALL,
@@ -91,8 +99,9 @@ class AsteriskSimulator:
         secret: str = "voicebot",
         ami_version: str = "12.0.0",
         auth_failure_delay: float = 1.0,
-        bot_context: str = "bot",
-        department_context: str = "departments",
+        bot_context: str = contract.INCOMING_CONTEXT,
+        department_context: str = contract.DEPARTMENTS_CONTEXT,
+        operator_exten: str = contract.DEFAULT_OPERATOR_EXTEN,
         mode: AudioSocketMode = AudioSocketMode.APPLICATION,
         timing: SimulatorTiming | None = None,
     ) -> None:
@@ -109,6 +118,7 @@ class AsteriskSimulator:
         self.audiosocket_port = audiosocket_port
         self.bot_context = bot_context
         self.department_context = department_context
+        self.operator_exten = operator_exten
         self.mode = mode
         self.timing = timing or SimulatorTiming()
         self.calls: list[SimulatedCall] = []
@@ -123,6 +133,7 @@ class AsteriskSimulator:
             audiosocket_port=audiosocket_port,
             bot_context=bot_context,
             department_context=department_context,
+            operator_exten=operator_exten,
             mode=mode,
             timing=self.timing,
         )
@@ -209,8 +220,14 @@ class AsteriskSimulator:
         call = SimulatedCall(self, channel, uuid.uuid4())
         self._register(call)
         self._ev.newchannel(channel, call)
-        await self._dialplan.run_bot_context(call, answer=True)
+        await self._run_bot_context(call)
         return call
+
+    async def _run_bot_context(self, call: SimulatedCall) -> None:
+        if not await self._dialplan.run_bot_context(call):
+            call.department_task = self._spawn(
+                self._dialplan.run_after_audiosocket(call), name=f"fallback {call.channel.name}"
+            )
 
     async def next_call(self, timeout: float) -> SimulatedCall:
         """The next call created by an AMI Originate, once it reached the assistant."""
@@ -228,17 +245,29 @@ class AsteriskSimulator:
     # Call endings ----------------------------------------------------------------------
 
     def on_assistant_gone(self, call: SimulatedCall) -> None:
-        """The assistant closed AudioSocket or sent 0x00: AudioSocket() fails, hang up."""
+        """The assistant closed AudioSocket (or sent 0x00, or an invalid message).
+
+        AudioSocket() returns and TryExec goes on: the dialplan hangs up when the
+        assistant set VB_DONE=1, and otherwise hands the caller to the operator.
+        """
         if call.stage is not CallStage.WITH_ASSISTANT:
             return
         self._dialplan.leave_audiosocket_bridge(call)
-        self._end_call(call, 16, requests=("HangupRequest",))
+        call.stage = CallStage.TRANSFERRED
+        call.department_task = self._spawn(
+            self._dialplan.run_after_audiosocket(call),
+            name=f"after audiosocket {call.channel.name}",
+        )
 
     def on_caller_hangup(self, call: SimulatedCall, *, with_assistant: bool) -> None:
-        """The caller hung up (remote BYE)."""
+        """The caller hung up (remote BYE): HangupRequest, the ``h`` extension, Hangup."""
         if with_assistant:
             self._dialplan.leave_audiosocket_bridge(call)
-        self._end_call(call, 16, requests=("HangupRequest",))
+        self._ev.emit("HangupRequest", PRIV_CALL, [*call.channel.snapshot(), ("Cause", "16")], call)
+        if call.department_task is not None and not call.department_task.done():
+            call.department_task.cancel()
+        self._dialplan.run_hangup_extension(call)
+        self._end_call(call, 16, requests=())
 
     def _end_call(self, call: SimulatedCall, cause: int, *, requests: tuple[str, ...]) -> None:
         if call.department_task is not None and call.department_task is not asyncio.current_task():
@@ -452,7 +481,7 @@ class AsteriskSimulator:
         self._ev.newstate(one, ChannelState.UP, call)
         self._ev.dial("DialEnd", None, one, ("DialStatus", "ANSWER"), call)
         if context == self.bot_context:
-            await self._dialplan.run_bot_context(call, answer=False)
+            await self._run_bot_context(call)
         self._new_calls.put_nowait(call)
         return True
 

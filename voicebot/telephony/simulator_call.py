@@ -6,7 +6,8 @@ UUID message, streams 0x10 frames in real time (normally 320 bytes, optionally o
 and nothing at all during silence), sends a DTMF digit as one ASCII byte (0x03), and ends
 by closing TCP -- never with a 0x00 message. From the assistant it accepts only audio and
 hangup: any other kind makes Asterisk log "Received AudioSocket message other than hangup
-or audio" and hang up, which the simulator reproduces.
+or audio" and end AudioSocket(), which the simulator reproduces (the dialplan then goes on
+to the operator, see ``simulator_dialplan``).
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ class SimulatedCall:
             self._socket_closed.set()
             self.close_socket()
             if self.stage is CallStage.WITH_ASSISTANT:
-                # AudioSocket() returned -1: the channel hangs up.
+                # AudioSocket() returned: TryExec lets the dialplan go on.
                 self.simulator.on_assistant_gone(self)
 
     def _take(self, decoder: AudioSocketDecoder, data: bytes, now: float) -> bool:

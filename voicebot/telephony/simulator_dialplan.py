@@ -1,14 +1,19 @@
-"""The simulated dialplan: the bot context and the departments context.
+"""The simulated dialplan: ``dialplans/extensions.conf``'s two contexts, step by step.
 
-Mirrors what the project's dialplan does on a real Asterisk::
+Mirrors what the project's dialplan does on a real Asterisk (context names and priorities
+from ``voicebot/telephony/contract.py`` and the ``IncomingStep``/``DepartmentStep``
+numbers below; tests/dialplans/ checks each Newexten the simulator emits against the
+shipped extensions.conf)::
 
-    [bot]  Answer(); Set(VB_UUID=${UUID()});
+    [voicebot-incoming]  s: Answer(); Set(VB_UUID=${UUID()});
            UserEvent(VoicebotCall,UUID: ${VB_UUID},Channel: ${CHANNEL});
-           AudioSocket(${VB_UUID},host:port)       ; or Dial(AudioSocket/host:port/uuid/c(slin))
-    [departments]  Dial(PJSIP/${EXTEN},20);
+           TryExec(AudioSocket(${VB_UUID},host:port))   ; CHANNEL mode: Dial(AudioSocket/...)
+           then, unless a Redirect moved the channel: VB_DONE=1 ? Hangup() : the operator
+    [voicebot-departments]  _X.: Dial(PJSIP/${EXTEN},20,gr[A(${VB_WHISPER})]);
            UserEvent(VoicebotDialResult,UUID: ...,DialStatus: ${DIALSTATUS},Target: ${EXTEN});
-           Wait(fallback) when the dial failed, so the assistant can Redirect to the operator;
-           Hangup()
+           ANSWER: Hangup(); otherwise music for ``fallback_wait`` seconds so the assistant
+           can Redirect, then the operator by itself (or Hangup() if the operator failed).
+           h: a caller hanging up during Dial() still gets its VoicebotDialResult.
 
 with the AMI events of each step (Newexten, VarSet, UserEvent, DialBegin/DialEnd, bridge
 events) and the AudioSocket behaviour observed on Asterisk master: after a Redirect the
@@ -21,14 +26,56 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
+from voicebot.telephony import contract
 from voicebot.telephony.simulator_call import CallStage, SimulatedCall
 from voicebot.telephony.simulator_channels import ChannelState, new_channel
 from voicebot.telephony.simulator_events import ChannelEvents
 
 EndCall = Callable[[SimulatedCall, int, tuple[str, ...]], None]
 """Simulator hook ending a call with a cause and the hangup-request events to emit."""
+
+# Values of dialplans/extensions.conf [globals] that show in the simulated steps.
+_RING_TIMEOUT = "20"
+_RINGBACK = "r"
+_DIAL_PREFIX = "PJSIP/"
+_MOH_CLASS = "voicebot"
+
+
+class IncomingStep(IntEnum):
+    """Priorities of extension ``s`` in the incoming context (extensions.conf)."""
+
+    ANSWER = 1
+    SET_UUID = 2
+    USER_EVENT = 3
+    AUDIOSOCKET = 4
+    DONE_CHECK = 5
+    TO_OPERATOR = 6
+    HANGUP = 7
+
+
+class DepartmentStep(IntEnum):
+    """Priorities of the ``_X.`` extension of the departments context (extensions.conf)."""
+
+    SET_DIALLED = 1
+    DIAL_WITH_WHISPER = 8
+    DIAL = 10
+    USER_EVENT = 12
+    START_MOH = 14
+    WAIT = 15
+    STOP_MOH = 16
+    OPERATOR_CHECK = 17
+    TO_OPERATOR = 18
+    HANGUP = 19
+
+
+class HangupStep(IntEnum):
+    """Priorities of the ``h`` extension of the departments context."""
+
+    CHECK = 1
+    USER_EVENT = 2
+    NOOP = 3
 
 
 class DepartmentBehaviour(StrEnum):
@@ -44,7 +91,7 @@ class AudioSocketMode(StrEnum):
     """How the simulated dialplan reaches the assistant."""
 
     APPLICATION = "application"
-    """``AudioSocket(uuid,host:port)`` dialplan application."""
+    """``TryExec(AudioSocket(uuid,host:port))``, as dialplans/extensions.conf does."""
     CHANNEL = "channel"
     """``Dial(AudioSocket/host:port/uuid/c(slin))`` through chan_audiosocket."""
 
@@ -72,7 +119,7 @@ class SimulatorTiming:
 
 
 class SimulatedDialplan:
-    """Runs the bot and departments contexts for simulated calls."""
+    """Runs the incoming and departments contexts for simulated calls."""
 
     def __init__(
         self,
@@ -83,6 +130,7 @@ class SimulatedDialplan:
         audiosocket_port: int,
         bot_context: str,
         department_context: str,
+        operator_exten: str,
         mode: AudioSocketMode,
         timing: SimulatorTiming,
     ) -> None:
@@ -92,42 +140,66 @@ class SimulatedDialplan:
         self.audiosocket_port = audiosocket_port
         self.bot_context = bot_context
         self.department_context = department_context
+        self.operator_exten = operator_exten
         self.mode = mode
         self.timing = timing
         self.departments: dict[str, DepartmentBehaviour] = {}
         """Behaviour per extension; unlisted extensions answer."""
+        self._dialling: dict[uuid.UUID, tuple[str, str]] = {}
+        # call -> (extension, DIALSTATUS so far) while Dial() runs: what the h extension
+        # reports if the caller hangs up meanwhile.
 
-    async def run_bot_context(self, call: SimulatedCall, *, answer: bool) -> None:
-        """Answer, Set(VB_UUID), UserEvent(VoicebotCall), then AudioSocket or Dial."""
+    async def run_bot_context(self, call: SimulatedCall) -> bool:
+        """Answer, Set(VB_UUID), UserEvent(VoicebotCall), then AudioSocket.
+
+        Returns False when the assistant could not be reached; the caller must then run
+        ``run_after_audiosocket()`` (TryExec lets the dialplan go on to the operator).
+        """
         channel = call.channel
-        priority = 1
-        if answer:
-            self._ev.newexten(channel, "Answer", "", call, priority=priority)
+        self._ev.newexten(channel, "Answer", "", call, priority=IncomingStep.ANSWER)
+        if channel.state is not ChannelState.UP:
             self._ev.newstate(channel, ChannelState.UP, call)
-            priority += 1
         uuid_text = str(call.call_id)
-        self._ev.newexten(channel, "Set", f"VB_UUID={uuid_text}", call, priority=priority)
-        self._ev.varset(channel, "VB_UUID", uuid_text, call)
-        body = f"VoicebotCall,UUID: {uuid_text},Channel: {channel.name}"
-        self._ev.newexten(channel, "UserEvent", body, call, priority=priority + 1)
+        self._ev.newexten(
+            channel, "Set", f"{contract.VAR_UUID}={uuid_text}", call, priority=IncomingStep.SET_UUID
+        )
+        self._ev.varset(channel, contract.VAR_UUID, uuid_text, call)
+        call_event = contract.UserEventName.CALL
+        body = f"{call_event},UUID: {uuid_text},Channel: {channel.name}"
+        self._ev.newexten(channel, "UserEvent", body, call, priority=IncomingStep.USER_EVENT)
         self._ev.user_event(
-            channel, "VoicebotCall", [("UUID", uuid_text), ("Channel", channel.name)], call
+            channel, call_event, [("UUID", uuid_text), ("Channel", channel.name)], call
         )
         service = f"{self.audiosocket_host}:{self.audiosocket_port}"
-        if self.mode is AudioSocketMode.APPLICATION:
-            self._ev.newexten(
-                channel, "AudioSocket", f"{uuid_text},{service}", call, priority=priority + 2
-            )
-            await call.connect(self.audiosocket_host, self.audiosocket_port)
-        else:
-            await self._dial_audiosocket_channel(call, service, priority + 2)
+        try:
+            if self.mode is AudioSocketMode.APPLICATION:
+                self._ev.newexten(
+                    channel,
+                    "TryExec",
+                    f"AudioSocket({uuid_text},{service})",
+                    call,
+                    priority=IncomingStep.AUDIOSOCKET,
+                )
+                # TryExec runs AudioSocket through pbx_exec(), which makes it the channel's
+                # current application (what CoreShowChannels reports).
+                channel.application, channel.app_data = "AudioSocket", f"{uuid_text},{service}"
+                await call.connect(self.audiosocket_host, self.audiosocket_port)
+            else:
+                await self._dial_audiosocket_channel(call, service)
+        except (OSError, TimeoutError) as exc:
+            # res_audiosocket.c logs the failure and AudioSocket() returns -1; TryExec
+            # carries on with the next priority.
+            call.protocol_errors.append(f"cannot connect to AudioSocket {service}: {exc}")
+            call.stage = CallStage.TRANSFERRED
+            return False
+        return True
 
-    async def _dial_audiosocket_channel(
-        self, call: SimulatedCall, service: str, priority: int
-    ) -> None:
+    async def _dial_audiosocket_channel(self, call: SimulatedCall, service: str) -> None:
         channel = call.channel
         dial_data = f"{service}/{call.call_id}/c(slin)"
-        self._ev.newexten(channel, "Dial", f"AudioSocket/{dial_data}", call, priority=priority)
+        self._ev.newexten(
+            channel, "Dial", f"AudioSocket/{dial_data}", call, priority=IncomingStep.AUDIOSOCKET
+        )
         peer = new_channel(
             f"AudioSocket/{service}",
             context=channel.context,
@@ -139,7 +211,12 @@ class SimulatedDialplan:
         call.related.append(peer)
         self._ev.newchannel(peer, call)
         self._ev.dial("DialBegin", channel, peer, ("DialString", dial_data), call)
-        await call.connect(self.audiosocket_host, self.audiosocket_port)
+        try:
+            await call.connect(self.audiosocket_host, self.audiosocket_port)
+        except (OSError, TimeoutError):
+            self._ev.hangup_channel(peer, 44, call)
+            self._ev.dial("DialEnd", channel, peer, ("DialStatus", "CHANUNAVAIL"), call)
+            raise
         self._ev.newstate(peer, ChannelState.UP, call)
         self._ev.dial("DialEnd", channel, peer, ("DialStatus", "ANSWER"), call)
         bridge_id = str(uuid.uuid4())
@@ -162,6 +239,30 @@ class SimulatedDialplan:
         self._ev.bridge("BridgeDestroy", bridge_id, 0, None, call)
         call.channel.bridge_id = ""
 
+    async def run_after_audiosocket(self, call: SimulatedCall) -> None:
+        """AudioSocket returned without a Redirect: hang up if VB_DONE=1, else the operator."""
+        channel = call.channel
+        done = channel.variables.get(contract.VAR_DONE) == contract.DONE_VALUE
+        self._ev.newexten(
+            channel,
+            "GotoIf",
+            f'$["{channel.variables.get(contract.VAR_DONE, "")}" = "{contract.DONE_VALUE}"]?done',
+            call,
+            priority=IncomingStep.DONE_CHECK,
+        )
+        if done:
+            self._ev.newexten(channel, "Hangup", "", call, priority=IncomingStep.HANGUP)
+            self._end_call(call, 16, ("SoftHangupRequest", "HangupRequest"))
+            return
+        self._ev.newexten(
+            channel,
+            "Goto",
+            f"{self.department_context},{self.operator_exten},1",
+            call,
+            priority=IncomingStep.TO_OPERATOR,
+        )
+        await self._run_departments(call, self.operator_exten)
+
     async def run_redirect(
         self, call: SimulatedCall, context: str, exten: str, priority: int
     ) -> None:
@@ -172,46 +273,124 @@ class SimulatedDialplan:
             # Asterisk does not send 0x00: the AudioSocket application just ends.
             self.leave_audiosocket_bridge(call)
             call.close_socket()
-        channel = call.channel
+        self._dialling.pop(call.call_id, None)
         if context != self.department_context:
             self._ev.newexten(
-                channel, "NoOp", "", call, context=context, exten=exten, priority=priority
+                call.channel, "NoOp", "", call, context=context, exten=exten, priority=priority
             )
             return
-        behaviour = self.departments.get(exten, DepartmentBehaviour.ANSWER)
-        dial_string = f"PJSIP/{exten}"
+        await self._run_departments(call, exten)
+
+    async def _run_departments(self, call: SimulatedCall, exten: str | None) -> None:
+        while exten is not None:
+            exten = await self._dial_department(call, exten)
+
+    async def _dial_department(self, call: SimulatedCall, exten: str) -> str | None:
+        """One pass of the ``_X.`` extension; returns the next extension (the operator)."""
+        channel = call.channel
+        self._ev.newexten(
+            channel,
+            "Set",
+            f"VB_DIALLED={exten}",
+            call,
+            context=self.department_context,
+            exten=exten,
+            priority=DepartmentStep.SET_DIALLED,
+        )
+        self._ev.varset(channel, "VB_DIALLED", exten, call)
+        whisper = channel.variables.get(contract.VAR_WHISPER, "")
+        timeout = channel.variables.get(contract.VAR_RING_TIMEOUT) or _RING_TIMEOUT
+        options = f"g{_RINGBACK}" + (f"A({whisper})" if whisper else "")
         self._ev.newexten(
             channel,
             "Dial",
-            f"{dial_string},20",
+            f"{_DIAL_PREFIX}{exten},{timeout},{options}",
             call,
-            context=context,
-            exten=exten,
-            priority=priority,
+            priority=DepartmentStep.DIAL_WITH_WHISPER if whisper else DepartmentStep.DIAL,
         )
+        behaviour = self.departments.get(exten, DepartmentBehaviour.ANSWER)
         status, cause = _DIAL_OUTCOME[behaviour]
+        self._dialling[call.call_id] = (exten, "CANCEL")
         if behaviour is not DepartmentBehaviour.UNAVAILABLE:
             await self._ring_department(call, exten, behaviour, cause)
+        self._dialling.pop(call.call_id, None)
+        self._report_dial(call, DepartmentStep.USER_EVENT, status, exten)
+        if behaviour is DepartmentBehaviour.ANSWER:
+            self._ev.newexten(channel, "Hangup", "", call, priority=DepartmentStep.HANGUP)
+            self._end_call(call, 16, ("SoftHangupRequest", "HangupRequest"))
+            return None
+        self._ev.newexten(
+            channel, "StartMusicOnHold", _MOH_CLASS, call, priority=DepartmentStep.START_MOH
+        )
         self._ev.newexten(
             channel,
-            "UserEvent",
-            f"VoicebotDialResult,UUID: {call.call_id},DialStatus: {status},Target: {exten}",
+            "Wait",
+            f"{self.timing.fallback_wait:g}",
             call,
-            priority=priority + 1,
+            priority=DepartmentStep.WAIT,
+        )
+        await asyncio.sleep(self.timing.fallback_wait)
+        self._ev.newexten(channel, "StopMusicOnHold", "", call, priority=DepartmentStep.STOP_MOH)
+        self._ev.newexten(
+            channel,
+            "GotoIf",
+            f'$["{exten}" = "{self.operator_exten}"]?done',
+            call,
+            priority=DepartmentStep.OPERATOR_CHECK,
+        )
+        if exten == self.operator_exten:
+            self._ev.newexten(channel, "Hangup", "", call, priority=DepartmentStep.HANGUP)
+            self._end_call(call, 16, ("SoftHangupRequest", "HangupRequest"))
+            return None
+        self._ev.newexten(
+            channel,
+            "Goto",
+            f"{self.department_context},{self.operator_exten},1",
+            call,
+            priority=DepartmentStep.TO_OPERATOR,
+        )
+        return self.operator_exten
+
+    def _report_dial(self, call: SimulatedCall, priority: int, status: str, target: str) -> None:
+        event = contract.UserEventName.DIAL_RESULT
+        self._ev.newexten(
+            call.channel,
+            "UserEvent",
+            f"{event},UUID: {call.call_id},DialStatus: {status},Target: {target}",
+            call,
+            priority=priority,
         )
         self._ev.user_event(
-            channel,
-            "VoicebotDialResult",
-            [("UUID", str(call.call_id)), ("DialStatus", status), ("Target", exten)],
+            call.channel,
+            event,
+            [("UUID", str(call.call_id)), ("DialStatus", status), ("Target", target)],
             call,
         )
-        if behaviour is not DepartmentBehaviour.ANSWER:
-            self._ev.newexten(
-                channel, "Wait", f"{self.timing.fallback_wait:g}", call, priority=priority + 2
-            )
-            await asyncio.sleep(self.timing.fallback_wait)
-        self._ev.newexten(channel, "Hangup", "", call, priority=priority + 3)
-        self._end_call(call, 16, ("SoftHangupRequest", "HangupRequest"))
+
+    def run_hangup_extension(self, call: SimulatedCall) -> None:
+        """The caller hung up: in the departments context the ``h`` extension runs.
+
+        It reports the interrupted Dial() (CANCEL while ringing, ANSWER once bridged);
+        call it after the HangupRequest and before the channel's Hangup event.
+        """
+        channel = call.channel
+        if channel.context != self.department_context:
+            return
+        dialling = self._dialling.pop(call.call_id, None)
+        self._ev.newexten(
+            channel,
+            "GotoIf",
+            f'$["{"0" if dialling else "1"}" != "0"]?end',
+            call,
+            exten="h",
+            priority=HangupStep.CHECK,
+        )
+        if dialling is not None:
+            target, status = dialling
+            self._report_dial(call, HangupStep.USER_EVENT, status, target)
+        self._ev.newexten(
+            channel, "NoOp", f"voicebot call {call.call_id} ended", call, priority=HangupStep.NOOP
+        )
 
     async def _ring_department(
         self, call: SimulatedCall, exten: str, behaviour: DepartmentBehaviour, cause: int
@@ -241,6 +420,7 @@ class SimulatedDialplan:
             return
         self._ev.newstate(callee, ChannelState.UP, call)
         self._ev.dial("DialEnd", channel, callee, ("DialStatus", "ANSWER"), call)
+        self._dialling[call.call_id] = (exten, "ANSWER")
         bridge_id = str(uuid.uuid4())
         self._ev.bridge("BridgeCreate", bridge_id, 0, None, call)
         self._ev.bridge("BridgeEnter", bridge_id, 1, channel, call)
