@@ -74,6 +74,48 @@ def _parser() -> argparse.ArgumentParser:
     routing.add_argument("--json", action="store_true", help="print one JSON object")
     routing.set_defaults(handler=_cmd_eval_routing)
 
+    demo = commands.add_parser(
+        "demo", help="simulated French calls through the real pipeline, printed turn by turn"
+    )
+    demo.add_argument(
+        "--say",
+        action="append",
+        metavar="LINE",
+        help="what the caller says (repeat for several turns of one call); default: two calls",
+    )
+    demo.add_argument("--out", type=Path, default=Path("var/demo"), help="where WAVs go")
+    demo.add_argument(
+        "--now", action="store_true", help="use the real clock (default: a weekday at 10:00)"
+    )
+    demo.set_defaults(handler=_cmd_demo)
+
+    serve = commands.add_parser(
+        "serve", help="run the assistant: AudioSocket, AMI, call log and API (until SIGTERM)"
+    )
+    serve.add_argument(
+        "--transcripts-dir",
+        type=Path,
+        help="TEST ONLY: read each call's transcripts from DIR/<uuid>.txt instead of a model",
+    )
+    serve.add_argument("--ready-file", type=Path, help="write the bound ports here when ready")
+    serve.add_argument("--worker-child", action="store_true", help=argparse.SUPPRESS)
+    serve.set_defaults(handler=_cmd_serve)
+
+    models = commands.add_parser("models", help="speech and embedding models")
+    model_commands = models.add_subparsers(title="models commands", metavar="MODELSCOMMAND")
+    pull = model_commands.add_parser(
+        "pull", help="download the Vosk model of a language and the multilingual embedder"
+    )
+    pull.add_argument("language", choices=["fr", "nl", "en", "de"])
+    pull.add_argument(
+        "--no-sentence-model", action="store_true", help="only the speech recognition model"
+    )
+    pull.set_defaults(handler=_cmd_models_pull)
+
+    from voicebot.api.commands import register as register_api_commands
+
+    register_api_commands(commands)
+
     kb = commands.add_parser("kb", help="knowledge base tools")
     kb_commands = kb.add_subparsers(title="kb commands", metavar="KBCOMMAND")
     validate = kb_commands.add_parser("validate", help="check a KB file and summarise it")
@@ -131,6 +173,39 @@ def _cmd_eval_routing(args: argparse.Namespace, settings: Settings) -> int:
     report = evaluate(_router(kb_path, args.backend or settings.embedder, settings), cases)
     print(json.dumps(report.to_json(), ensure_ascii=False) if args.json else report.to_text())
     return 0
+
+
+def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from voicebot.demo import DEFAULT_CONVERSATIONS, DemoOptions, run_demo
+
+    conversations = (tuple(args.say),) if args.say else DEFAULT_CONVERSATIONS
+    options = DemoOptions(conversations=conversations, out_dir=args.out, use_real_time=args.now)
+    return asyncio.run(run_demo(settings, options))
+
+
+def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from voicebot.calls.bootstrap import MissingSpeechModelError
+    from voicebot.serve import ServeOptions, run_serve
+
+    options = ServeOptions(
+        transcripts_dir=args.transcripts_dir,
+        ready_file=args.ready_file,
+        worker_child=args.worker_child,
+    )
+    try:
+        return run_serve(settings, options)
+    except MissingSpeechModelError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _cmd_models_pull(args: argparse.Namespace, settings: Settings) -> int:
+    from voicebot.speech.models import run_pull
+
+    return run_pull(
+        args.language, settings.models_dir, include_sentence_model=not args.no_sentence_model
+    )
 
 
 def _cmd_kb_validate(args: argparse.Namespace, settings: Settings) -> int:

@@ -64,6 +64,10 @@ class Settings:
     production: bool = False
     """Production mode refuses default secrets."""
     transcript_retention_days: int = 90
+    default_country_code: str = "32"
+    """Country code assumed for national caller numbers when pseudonymising them."""
+    sounds_dir: Path | None = None
+    """Directory shared with Asterisk's sounds (whispers for agents); None: no whisper."""
     redis_url: str = ""
     """Redis for live events across worker processes; empty: PostgreSQL NOTIFY or in-process."""
 
@@ -93,6 +97,8 @@ class Settings:
             port = getattr(self, name)
             if not 0 <= port <= 65535:
                 raise SettingsError(f"{name}: {port} is not a TCP port")
+        if not self.default_country_code.isdigit():
+            raise SettingsError("default_country_code: digits only, e.g. 32 for Belgium")
         if self.workers < 1:
             raise SettingsError("workers: must be at least 1")
         if self.endpoint_silence_ms < 100:
@@ -168,6 +174,8 @@ def _build(values: dict[str, Any], source: str) -> Settings:
 def _convert(kind: str, raw: Any) -> Any:
     if kind == "Path":
         return Path(str(raw))
+    if kind == "Path | None":
+        return Path(str(raw)) if raw not in (None, "") else None
     if kind == "int":
         if isinstance(raw, bool):
             raise ValueError(raw)

@@ -140,6 +140,11 @@ class CallLogWriter:
 
     # ----------------------------------------------------------------- call path
 
+    @property
+    def repository(self) -> CallLogRepository:
+        """Where records are written (read access for the API and tests)."""
+        return self._repository
+
     def submit(self, record: CallRecord) -> None:
         """Hand a finished call to the log: validates, enqueues and returns at once.
 

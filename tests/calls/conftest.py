@@ -1,0 +1,108 @@
+"""A real call stack in-process: simulator (the only fake: Asterisk), AMI, AudioSocket,
+the session with Silero VAD, the router on USE v3, espeak-ng speech and an SQLite call log.
+
+Transcripts come from a script (no French Vosk model is installable here); the caller's
+audio is still real synthesized speech that VAD and endpointing process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from voicebot.calllog.writer import CallLogWriter
+from voicebot.calls.bootstrap import build_call_services
+from voicebot.calls.control import AmiCallControl
+from voicebot.calls.recognition import TranscriptScript
+from voicebot.calls.server import CallServer
+from voicebot.calls.services import CallServices
+from voicebot.config import Settings
+from voicebot.telephony import contract
+from voicebot.telephony.ami import AmiClient, AmiSettings
+from voicebot.telephony.channels import ChannelDirectory
+from voicebot.telephony.simulator import AsteriskSimulator, SimulatorTiming
+from voicebot.telephony.simulator_call import SimulatedCall
+
+SECRET = "call-tests-secret"
+OPEN_MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/Brussels"))
+
+
+@dataclass
+class CallStack:
+    """Everything a call test drives or inspects."""
+
+    services: CallServices
+    writer: CallLogWriter
+    script: TranscriptScript
+    simulator: AsteriskSimulator
+    server: CallServer
+    ami: AmiClient
+
+
+@pytest.fixture(scope="session")
+def calls_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Caches (index, rendered prompts) shared by the session's call tests."""
+    return tmp_path_factory.mktemp("calls-data")
+
+
+@pytest.fixture
+async def stack(calls_data_dir: Path, tmp_path: Path) -> AsyncIterator[CallStack]:
+    settings = dataclasses.replace(
+        Settings(),
+        data_dir=calls_data_dir,
+        database_url=f"sqlite:///{tmp_path / 'calls.db'}",
+        no_input_timeout_s=4.0,
+    )
+    script = TranscriptScript()
+    services, writer, _ = await build_call_services(settings, script=script, writer=None)
+    server = CallServer(services, "127.0.0.1", 0)
+    await server.start()
+    simulator = AsteriskSimulator(
+        audiosocket_port=server.port,
+        secret=SECRET,
+        department_context=contract.DEPARTMENTS_CONTEXT,
+        timing=SimulatorTiming(ring_time=0.1, talk_time=0.1, fallback_wait=3.0),
+    )
+    await simulator.start()
+    ami = AmiClient(AmiSettings(port=simulator.ami_port, username="voicebot", secret=SECRET))
+    await ami.connect(timeout=5)
+    directory = ChannelDirectory()
+    directory.attach(ami)
+    services.control = AmiCallControl(ami, directory)
+    # A Monday morning, when every department of the sample KB is open, whatever the
+    # day the tests run on (the closed-department paths are the dialog tests' job).
+    services.shift_clock_to(OPEN_MONDAY)
+    try:
+        yield CallStack(services, writer, script, simulator, server, ami)
+    finally:
+        await server.stop(grace_s=5)
+        await ami.close()
+        await simulator.stop()
+        writer.close(10)
+        await services.tts.synthesizer.close()
+
+
+async def wait_quiet(call: SimulatedCall, quiet_s: float = 0.5, timeout: float = 30.0) -> None:
+    """Wait until the assistant has said something and then stopped for ``quiet_s``."""
+    async with asyncio.timeout(timeout):
+        while True:
+            if call.heard and time.monotonic() - call.heard[-1].at > quiet_s:
+                return
+            if call.ended:
+                return
+            await asyncio.sleep(0.05)
+
+
+async def say(stack: CallStack, call: SimulatedCall, text: str) -> None:
+    """The caller says ``text``: real synthesized speech, then silence frames."""
+    stack.script.add(str(call.call_id), [text])
+    audio = await stack.services.tts.synthesizer.synthesize(text, "fr")
+    await call.send_audio(audio.pcm + bytes(320 * 30))

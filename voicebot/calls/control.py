@@ -1,0 +1,156 @@
+"""Steering a call in Asterisk over the AMI: who is calling, transfers, and their result.
+
+A transfer sets the channel variables the dialplan and the agent's screen use, writes the
+whisper the agent hears before being connected, then Redirects the caller's channel into
+the departments context. Asterisk closes the AudioSocket about 1 ms after the Redirect;
+the dial result comes later as a UserEvent, which :meth:`AmiCallControl.dial_result`
+waits for.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from voicebot.dialog import Transfer
+from voicebot.telephony import contract
+from voicebot.telephony.ami import AmiClient
+from voicebot.telephony.ami_types import AmiError
+from voicebot.telephony.channels import ChannelDirectory
+
+_LOGGER = logging.getLogger(__name__)
+
+_UNSAFE = re.compile(r"[,|;\r\n\t\"\\\\]+")
+
+
+@dataclass(frozen=True, slots=True)
+class CallerInfo:
+    """What Asterisk told us about the call."""
+
+    channel: str
+    caller_number: str | None
+
+
+class CallControl(Protocol):
+    """What the call session needs from the PBX."""
+
+    async def caller(self, call_id: str) -> CallerInfo | None:
+        """The call's channel and caller number, once Asterisk has announced it."""
+        ...
+
+    async def transfer(
+        self, call_id: str, channel: str, action: Transfer, whisper_pcm: bytes | None
+    ) -> None:
+        """Put the caller through to ``action.extension`` (raises on failure)."""
+        ...
+
+    async def dial_result(self, call_id: str, timeout: float) -> str | None:
+        """Asterisk's DIALSTATUS of the last transfer, or None if it did not say in time."""
+        ...
+
+    async def mark_done(self, call_id: str, channel: str) -> None:
+        """The assistant ends the call itself: the dialplan must not fall back."""
+        ...
+
+    def forget(self, call_id: str) -> None:
+        """Drop what is tracked for a finished call."""
+        ...
+
+
+def sanitise_summary(text: str, limit: int = contract.SUMMARY_MAX_CHARS) -> str:
+    """Make free text safe as a dialplan variable value (no separators, bounded)."""
+    cleaned = " ".join(_UNSAFE.sub(" ", text).split())
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1].rstrip() + "…"
+
+
+class AmiCallControl:
+    """:class:`CallControl` over the project's AMI connector and channel directory."""
+
+    def __init__(
+        self,
+        ami: AmiClient,
+        directory: ChannelDirectory,
+        sounds_dir: Path | None = None,
+        channel_wait_s: float = 1.0,
+    ) -> None:
+        self._ami = ami
+        self._directory = directory
+        self._sounds_dir = sounds_dir
+        self._channel_wait_s = channel_wait_s
+
+    async def caller(self, call_id: str) -> CallerInfo | None:
+        """Wait briefly: the audio may arrive before the UserEvent announcing the call."""
+        try:
+            found = await self._directory.wait_channel(call_id, self._channel_wait_s)
+        except TimeoutError:
+            _LOGGER.warning("call=%s no VoicebotCall event from Asterisk", call_id)
+            return None
+        return CallerInfo(channel=found.channel, caller_number=found.caller_id_num or None)
+
+    async def transfer(
+        self, call_id: str, channel: str, action: Transfer, whisper_pcm: bytes | None
+    ) -> None:
+        """Setvar each transfer variable, then Redirect (raises AmiError on failure)."""
+        self._directory.clear_dial_result(call_id)
+        summary = action.summary
+        whisper = self._write_whisper(call_id, whisper_pcm) if whisper_pcm else ""
+        values = {
+            contract.VAR_TARGET: action.target,
+            contract.VAR_EXTEN: action.extension,
+            contract.VAR_INTENT: sanitise_summary(summary.intent, 64),
+            contract.VAR_SUMMARY: sanitise_summary(summary.transcript),
+            contract.VAR_LANG: summary.language,
+            contract.VAR_WHISPER: whisper,
+        }
+        for name, value in values.items():
+            await self._ami.setvar(channel, name, value)
+        await self._ami.redirect(channel, contract.DEPARTMENTS_CONTEXT, action.extension, 1)
+        _LOGGER.info("call=%s redirected to %s (%s)", call_id, action.extension, action.target)
+
+    async def dial_result(self, call_id: str, timeout: float) -> str | None:
+        """The VoicebotDialResult status, or None on timeout."""
+        try:
+            result = await self._directory.wait_dial_result(call_id, timeout)
+        except TimeoutError:
+            return None
+        return str(result.status)
+
+    async def mark_done(self, call_id: str, channel: str) -> None:
+        """Set VB_DONE=1; a lost AMI connection only costs the dialplan's own fallback."""
+        try:
+            await self._ami.setvar(channel, contract.VAR_DONE, "1")
+        except AmiError as exc:
+            _LOGGER.warning("call=%s cannot mark done: %s", call_id, exc)
+
+    def forget(self, call_id: str) -> None:
+        """Forget the call in the directory; its whisper file is no longer needed."""
+        self._directory.forget(call_id)
+        if self._sounds_dir is not None:
+            (self._sounds_dir / f"{_whisper_name(call_id)}.sln").unlink(missing_ok=True)
+
+    def _write_whisper(self, call_id: str, pcm: bytes) -> str:
+        if self._sounds_dir is None:
+            return ""
+        name = _whisper_name(call_id)
+        path = self._sounds_dir / f"{name}.sln"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(pcm)
+            # Asterisk runs as another user on a real PBX: it must be able to read it.
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except OSError as exc:
+            _LOGGER.warning("call=%s cannot write whisper %s: %s", call_id, path, exc)
+            return ""
+        return name
+
+
+def _whisper_name(call_id: str) -> str:
+    return f"{contract.WHISPER_SOUND_PREFIX}{call_id}"

@@ -1,0 +1,248 @@
+"""``voicebot demo``: simulated French calls through the real pipeline, printed turn by turn.
+
+Real: the AudioSocket server and the AMI connector (talking to the Asterisk simulator,
+the one stand-in), Silero voice activity and endpointing on synthesized caller speech,
+the router, the dialog, espeak-ng replies at 8 kHz, the call log (SQLite by default) and
+the HTTP API from which each call's record is read back at the end.
+
+Words: with a Vosk model for French in ``models/`` (``voicebot models pull fr``) the
+caller's synthesized speech is recognised by Vosk; without one, the transcripts come
+from the script, and the demo says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import socket
+import time
+import wave
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from voicebot.api.app import create_app
+from voicebot.api.auth import issue_key, revoke_key
+from voicebot.api.services import build_services
+from voicebot.calls.bootstrap import build_call_services, build_writer, vosk_model_dirs
+from voicebot.calls.control import AmiCallControl
+from voicebot.calls.recognition import TranscriptScript
+from voicebot.calls.server import CallServer
+from voicebot.calls.services import CallServices
+from voicebot.config import Settings
+from voicebot.knowledge.loader import load_kb
+from voicebot.telephony.ami import AmiClient, AmiSettings
+from voicebot.telephony.channels import ChannelDirectory
+from voicebot.telephony.simulator import AsteriskSimulator, SimulatorTiming
+from voicebot.telephony.simulator_call import SimulatedCall
+
+_LOGGER = logging.getLogger(__name__)
+
+DEMO_SECRET = "demo-simulator-secret"
+CALLER_SILENCE = bytes(320 * 40)  # 0.8 s of silence frames after each caller line
+
+DEFAULT_CONVERSATIONS: tuple[tuple[str, ...], ...] = (
+    ("bonjour combien coûte une carte d identité", "non merci au revoir"),
+    ("oui bonjour mes sacs poubelles n ont pas été ramassés ce matin",),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    """What the demo plays."""
+
+    conversations: tuple[tuple[str, ...], ...] = DEFAULT_CONVERSATIONS
+    out_dir: Path = Path("var/demo")
+    use_real_time: bool = False
+    """Use the real clock; by default calls happen on a Monday at 10:00, city time."""
+
+
+class _TurnPrinter:
+    """Prints the conversation as the session reports it."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    def publish(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "turn":
+            timings = event.get("timings_ms") or {}
+            said = event.get("transcript") or "(nothing)"
+            print(f'  caller     : "{said}"')
+            stages = ", ".join(
+                f"{name.removesuffix('_ms')} {timings[name]:.0f} ms"
+                for name in ("endpoint_ms", "asr_ms", "routing_ms", "tts_ms", "reply_ready_ms")
+                if name in timings
+            )
+            score = event.get("score")
+            score_text = f" (score {score:.2f})" if isinstance(score, float) else ""
+            print(f"  assistant  : {event.get('intent')}{score_text} → {event.get('action')}")
+            if stages:
+                print(f"  timings    : {stages}")
+            reply = event.get("reply_text")
+            if reply:
+                print(f'  says       : "{reply}"')
+        elif kind == "transfer":
+            print(
+                f"  transfer   : extension {event.get('extension')} ({event.get('target')}), "
+                f'summary "{event.get("summary")}"'
+            )
+        elif kind == "call_ended":
+            print(f"  call ended : {event.get('outcome')}")
+
+
+def next_weekday_morning(zone: str, now: datetime | None = None) -> datetime:
+    """The next Monday-to-Friday 10:00 in the city's time zone (today if still ahead)."""
+    from zoneinfo import ZoneInfo
+
+    local = (now or datetime.now(ZoneInfo(zone))).astimezone(ZoneInfo(zone))
+    candidate = local.replace(hour=10, minute=0, second=0, microsecond=0)
+    if candidate <= local:
+        candidate += timedelta(days=1)
+    while candidate.weekday() >= 5:
+        candidate += timedelta(days=1)
+    return candidate
+
+
+async def run_demo(settings: Settings, options: DemoOptions) -> int:
+    """Play the conversations; return 0 when every call reached the call log and the API."""
+    kb = load_kb(settings.kb_path)
+    language = kb.city.default_language
+    has_model = language in vosk_model_dirs(settings, (language,))
+    script = None if has_model else TranscriptScript()
+    printer = _TurnPrinter()
+    writer = build_writer(settings)
+    api = build_services(settings, writer=writer, load_embedder=False)
+    print(f"voicebot demo — {kb.city.name.get(language)} ({kb.source})")
+    print("  preparing: router, prompts, call log (first run renders every prompt once)…")
+    services, _, report = await build_call_services(
+        settings, script=script, writer=writer, observers=[printer]
+    )
+    api.embedder = services.router.embedder
+    for note in report.notes:
+        print(f"  {note}")
+    if script is not None:
+        print(
+            f"  no Vosk model for {language!r}: caller speech is synthesized and processed "
+            "(voice activity, endpointing) but the words come from the script — "
+            f"`voicebot models pull {language}` for real recognition"
+        )
+    if not options.use_real_time:
+        moment = next_weekday_morning(kb.city.timezone)
+        services.shift_clock_to(moment)
+        print(f"  simulated time: {moment:%A %d %B %Y %H:%M} ({kb.city.timezone}), offices open")
+
+    server = CallServer(services, "127.0.0.1", 0)
+    await server.start()
+    simulator = AsteriskSimulator(
+        audiosocket_port=server.port,
+        secret=DEMO_SECRET,
+        timing=SimulatorTiming(ring_time=0.5, talk_time=0.5),
+    )
+    await simulator.start()
+    ami = AmiClient(AmiSettings(port=simulator.ami_port, username="voicebot", secret=DEMO_SECRET))
+    await ami.connect(timeout=10)
+    directory = ChannelDirectory()
+    directory.attach(ami)
+    services.control = AmiCallControl(ami, directory)
+    api_socket = socket.create_server(("127.0.0.1", 0))
+    api_port = int(api_socket.getsockname()[1])
+    api_server = uvicorn.Server(
+        uvicorn.Config(create_app(api), log_level="warning", timeout_graceful_shutdown=1)
+    )
+    api_task = asyncio.create_task(api_server.serve(sockets=[api_socket]))
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    call_ids: list[str] = []
+    try:
+        for number, lines in enumerate(options.conversations, start=1):
+            print(f"\ncall {number}: {' / '.join(lines)}")
+            call = await simulator.place_call(f"04701234{number:02d}")
+            call_ids.append(str(call.call_id))
+            await _converse(services, script, call, lines)
+            _save_audio(options.out_dir / f"call-{number}-assistant.wav", call.received_audio())
+        return await _show_records(api, api_port, call_ids, writer.flush)
+    finally:
+        await server.stop(grace_s=10)
+        api_server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await api_task
+        await ami.close()
+        await simulator.stop()
+        writer.close(10)
+        await services.tts.synthesizer.close()
+        api.close()
+        print(f"\nassistant audio (8 kHz WAV): {options.out_dir}/call-*-assistant.wav")
+
+
+async def _converse(
+    services: CallServices,
+    script: TranscriptScript | None,
+    call: SimulatedCall,
+    lines: tuple[str, ...],
+) -> None:
+    await _wait_quiet(call)
+    for line in lines:
+        if call.ended or not call.socket_open:
+            break
+        if script is not None:
+            script.add(str(call.call_id), [line])
+        speech = await services.tts.synthesizer.synthesize(line, services.kb.city.default_language)
+        await call.send_audio(speech.pcm + CALLER_SILENCE)
+        await _wait_quiet(call)
+    if call.socket_open:
+        await call.wait_socket_closed(60)
+    await asyncio.sleep(1.0)  # let the transfer's dial result arrive and the record be written
+
+
+async def _wait_quiet(call: SimulatedCall, quiet_s: float = 0.6, timeout: float = 60.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not call.ended and call.socket_open:
+            if call.heard and time.monotonic() - call.heard[-1].at > quiet_s:
+                return
+            await asyncio.sleep(0.05)
+
+
+def _save_audio(path: Path, pcm: bytes) -> None:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(pcm)
+
+
+async def _show_records(api: Any, api_port: int, call_ids: list[str], flush: Any) -> int:
+    """Read each call back through the HTTP API with a temporary manager key."""
+    if not flush(15):
+        print("call log: some records are still queued (database unreachable?)")
+    info, key = issue_key(api.engine, "voicebot demo (temporary)", "manager")
+    failures = 0
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{api_port}",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=10,
+        ) as client:
+            print("\ncall log, read back through the API:")
+            for call_id in call_ids:
+                response = await client.get(f"/api/calls/{call_id}")
+                if response.status_code != 200:
+                    failures += 1
+                    print(f"  GET /api/calls/{call_id} → {response.status_code} {response.text}")
+                    continue
+                body = response.json()
+                call = body.get("call", body)
+                turns = body.get("turns", [])
+                print(
+                    f"  GET /api/calls/{call_id} → 200: outcome {call.get('outcome')}, "
+                    f"department {call.get('department')}, {len(turns)} turn(s): "
+                    + json.dumps([t.get("intent") for t in turns])
+                )
+    finally:
+        revoke_key(api.engine, info.id)
+    return 1 if failures else 0
