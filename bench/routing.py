@@ -30,6 +30,9 @@ OTHER_CASES = ROOT / "tests" / "data" / "kb" / "saint-germain-en-laye.cases.json
 
 VARIANTS = {
     "blend": ScoringConfig(),
+    "blend_no_filler_stripping": ScoringConfig(strip_fillers=False),
+    "blend_no_centroid": ScoringConfig(centroid_weight=0.0),
+    "blend_no_negative_class": ScoringConfig(negatives_as_class=False),
     "knn_only": ScoringConfig(classifier_weight=0.0),
     "lexical_only": ScoringConfig(
         dense_weight=0.0, centroid_weight=0.0, lexical_weight=1.0, classifier_weight=0.0
