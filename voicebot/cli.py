@@ -83,6 +83,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="LINE",
         help="what the caller says (repeat for several turns of one call); default: two calls",
     )
+    demo.add_argument(
+        "--wav",
+        action="append",
+        type=Path,
+        metavar="FILE",
+        help="a recorded caller turn (repeat for several); needs a Vosk model (models pull)",
+    )
     demo.add_argument("--out", type=Path, default=Path("var/demo"), help="where WAVs go")
     demo.add_argument(
         "--now", action="store_true", help="use the real clock (default: a weekday at 10:00)"
@@ -178,11 +185,19 @@ def _cmd_eval_routing(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
-    from voicebot.demo import DEFAULT_CONVERSATIONS, DemoOptions, run_demo
+    from voicebot.demo import DEFAULT_CONVERSATIONS, DemoError, DemoOptions, run_demo
 
     conversations = (tuple(args.say),) if args.say else DEFAULT_CONVERSATIONS
-    options = DemoOptions(conversations=conversations, out_dir=args.out, use_real_time=args.now)
-    return asyncio.run(run_demo(settings, options))
+    options = DemoOptions(
+        conversations=conversations,
+        wav_turns=tuple(args.wav or ()),
+        out_dir=args.out,
+        use_real_time=args.now,
+    )
+    try:
+        return asyncio.run(run_demo(settings, options))
+    except DemoError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:

@@ -37,6 +37,7 @@ from voicebot.calls.server import CallServer
 from voicebot.calls.services import CallServices
 from voicebot.config import Settings
 from voicebot.knowledge.loader import load_kb
+from voicebot.speech.audio import read_wav, to_telephone_pcm
 from voicebot.telephony.ami import AmiClient, AmiSettings
 from voicebot.telephony.channels import ChannelDirectory
 from voicebot.telephony.simulator import AsteriskSimulator, SimulatorTiming
@@ -58,6 +59,8 @@ class DemoOptions:
     """What the demo plays."""
 
     conversations: tuple[tuple[str, ...], ...] = DEFAULT_CONVERSATIONS
+    wav_turns: tuple[Path, ...] = ()
+    """Caller turns recorded as WAV files (one call); needs a Vosk model for the language."""
     out_dir: Path = Path("var/demo")
     use_real_time: bool = False
     """Use the real clock; by default calls happen on a Monday at 10:00, city time."""
@@ -115,6 +118,12 @@ async def run_demo(settings: Settings, options: DemoOptions) -> int:
     kb = load_kb(settings.kb_path)
     language = kb.city.default_language
     has_model = language in vosk_model_dirs(settings, (language,))
+    if options.wav_turns and not has_model:
+        raise DemoError(
+            f"WAV caller turns need a Vosk model for {language!r}: run "
+            f"`voicebot models pull {language}` (or use --say)"
+        )
+    audio_turns = [_read_caller_wav(path) for path in options.wav_turns]
     script = None if has_model else TranscriptScript()
     printer = _TurnPrinter()
     writer = build_writer(settings)
@@ -160,11 +169,15 @@ async def run_demo(settings: Settings, options: DemoOptions) -> int:
     options.out_dir.mkdir(parents=True, exist_ok=True)
     call_ids: list[str] = []
     try:
-        for number, lines in enumerate(options.conversations, start=1):
-            print(f"\ncall {number}: {' / '.join(lines)}")
+        conversations: list[tuple[str, ...] | list[bytes]] = (
+            [audio_turns] if audio_turns else list(options.conversations)
+        )
+        for number, turns in enumerate(conversations, start=1):
+            label = " / ".join(t if isinstance(t, str) else "(recorded audio)" for t in turns)
+            print(f"\ncall {number}: {label}")
             call = await simulator.place_call(f"04701234{number:02d}")
             call_ids.append(str(call.call_id))
-            await _converse(services, script, call, lines)
+            await _converse(services, script, call, turns)
             _save_audio(options.out_dir / f"call-{number}-assistant.wav", call.received_audio())
         return await _show_records(api, api_port, call_ids, writer.flush)
     finally:
@@ -184,16 +197,21 @@ async def _converse(
     services: CallServices,
     script: TranscriptScript | None,
     call: SimulatedCall,
-    lines: tuple[str, ...],
+    turns: tuple[str, ...] | list[bytes],
 ) -> None:
+    """Each turn is a line to synthesize (and script) or recorded caller audio."""
     await _wait_quiet(call)
-    for line in lines:
+    for turn in turns:
         if call.ended or not call.socket_open:
             break
-        if script is not None:
-            script.add(str(call.call_id), [line])
-        speech = await services.tts.synthesizer.synthesize(line, services.kb.city.default_language)
-        await call.send_audio(speech.pcm + CALLER_SILENCE)
+        if isinstance(turn, bytes):
+            pcm = turn
+        else:
+            if script is not None:
+                script.add(str(call.call_id), [turn])
+            language = services.kb.city.default_language
+            pcm = (await services.tts.synthesizer.synthesize(turn, language)).pcm
+        await call.send_audio(pcm + CALLER_SILENCE)
         await _wait_quiet(call)
     if call.socket_open:
         await call.wait_socket_closed(60)
@@ -206,6 +224,18 @@ async def _wait_quiet(call: SimulatedCall, quiet_s: float = 0.6, timeout: float 
             if call.heard and time.monotonic() - call.heard[-1].at > quiet_s:
                 return
             await asyncio.sleep(0.05)
+
+
+class DemoError(RuntimeError):
+    """The demo cannot run as asked; the message says what to do."""
+
+
+def _read_caller_wav(path: Path) -> bytes:
+    try:
+        samples, rate = read_wav(path)
+    except (OSError, ValueError) as exc:
+        raise DemoError(f"{path}: cannot read caller WAV: {exc}") from None
+    return to_telephone_pcm(samples, rate)
 
 
 def _save_audio(path: Path, pcm: bytes) -> None:
