@@ -5,7 +5,7 @@ VENV := .venv/bin
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup demo test lint bench
+.PHONY: setup demo test lint bench reliability
 setup:
 	@bash scripts/setup.sh
 
@@ -19,7 +19,13 @@ lint: setup
 
 test: lint
 	VOICEBOT_TEST_POSTGRES_URL=$${VOICEBOT_TEST_POSTGRES_URL-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
-	$(VENV)/pytest -q
+	$(VENV)/pytest -q -m "not reliability"
 
+# The long fault, load and fuzzing runs (docs/reliability.md); the fast part runs in `make test`.
+reliability: setup
+	VOICEBOT_TEST_POSTGRES_URL=$${VOICEBOT_TEST_POSTGRES_URL-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
+	$(VENV)/pytest -q -m reliability tests/reliability
+
+# Every figure of docs/benchmarks.md, in under 10 minutes (`make bench ARGS=--quick`: ~2).
 bench: setup
-	$(VENV)/python -m bench.run_all
+	$(VENV)/python -m bench.run_all $(ARGS)
