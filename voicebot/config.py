@@ -10,6 +10,7 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -64,12 +65,21 @@ class Settings:
     production: bool = False
     """Production mode refuses default secrets."""
     transcript_retention_days: int = 90
+    call_grace_s: float = 60.0
+    """On SIGTERM, how long calls in progress may go on before they are cut (and recorded)."""
+    calllog_spool_max_bytes: int = 256 * 2**20
+    """Disk the call log may use for records waiting while the database is down; beyond
+    it records wait in memory (bounded), then are dropped with an error."""
     default_country_code: str = "32"
     """Country code assumed for national caller numbers when pseudonymising them."""
     sounds_dir: Path | None = None
     """Directory shared with Asterisk's sounds (whispers for agents); None: no whisper."""
     redis_url: str = ""
     """Redis for live events across worker processes; empty: PostgreSQL NOTIFY or in-process."""
+    simulated_time: str = ""
+    """For demos and tests only: ISO 8601 date and time with its UTC offset (e.g.
+    ``2026-11-23T10:00:00+01:00``); calls then see the clock start at that moment and run
+    at real speed, so opening hours do not depend on the day it runs. Empty: the real clock."""
 
     @property
     def cache_dir(self) -> Path:
@@ -80,6 +90,11 @@ class Settings:
     def resolved_database_url(self) -> str:
         """The call log URL, defaulting to an SQLite file in data_dir."""
         return self.database_url or f"sqlite:///{self.data_dir / 'voicebot.db'}"
+
+    @property
+    def simulated_moment(self) -> datetime | None:
+        """``simulated_time`` parsed (None when empty); call :meth:`validate` first."""
+        return datetime.fromisoformat(self.simulated_time) if self.simulated_time else None
 
     def validate(self) -> Settings:
         """Check cross-field rules; returns self for chaining."""
@@ -99,11 +114,33 @@ class Settings:
                 raise SettingsError(f"{name}: {port} is not a TCP port")
         if not self.default_country_code.isdigit():
             raise SettingsError("default_country_code: digits only, e.g. 32 for Belgium")
+        if not 0 <= self.call_grace_s <= 3600:
+            raise SettingsError("call_grace_s: must be between 0 and 3600 seconds")
+        if self.calllog_spool_max_bytes < 4096:
+            raise SettingsError("calllog_spool_max_bytes: use at least 4096 bytes")
         if self.workers < 1:
             raise SettingsError("workers: must be at least 1")
         if self.endpoint_silence_ms < 100:
             raise SettingsError("endpoint_silence_ms: below 100 ms callers get cut off")
+        if self.simulated_time:
+            self._check_simulated_time()
         return self
+
+    def _check_simulated_time(self) -> None:
+        try:
+            moment = datetime.fromisoformat(self.simulated_time)
+        except ValueError:
+            raise SettingsError(
+                f"simulated_time: {self.simulated_time!r} is not an ISO 8601 date and time "
+                "(e.g. 2026-11-23T10:00:00+01:00)"
+            ) from None
+        if moment.tzinfo is None:
+            raise SettingsError(
+                f"simulated_time: {self.simulated_time!r} has no UTC offset "
+                "(add one, e.g. +01:00 for Brussels in winter)"
+            )
+        if self.production:
+            raise SettingsError("simulated_time: only for demos and tests, not in production mode")
 
 
 def load_settings(

@@ -37,7 +37,6 @@ from voicebot.telephony.channels import ChannelDirectory
 
 _LOGGER = logging.getLogger(__name__)
 
-CALL_GRACE_S = 60.0
 WRITER_FLUSH_S = 30.0
 
 
@@ -75,7 +74,7 @@ def _run_workers(settings: Settings, options: ServeOptions) -> int:
             child.send_signal(signal.SIGTERM)
         for child in children:
             try:
-                child.wait(CALL_GRACE_S + WRITER_FLUSH_S)
+                child.wait(settings.call_grace_s + WRITER_FLUSH_S)
             except subprocess.TimeoutExpired:
                 child.kill()
 
@@ -113,18 +112,24 @@ async def _serve_worker(settings: Settings, options: ServeOptions) -> int:
             observers=[MetricsObserver(api.metrics), api.live_bus],
         )
         api.embedder = services.router.embedder
+        moment = settings.simulated_moment
+        if moment is not None:
+            # Demos and tests: opening hours as at that moment, whatever the day it runs.
+            services.shift_clock_to(moment)
+            report.notes.append(f"simulated time: calls start at {moment.isoformat()}")
         _follow_kb_edits(api, services, settings)
         calls = CallServer(
             services, settings.audiosocket_host, settings.audiosocket_port, reuse_port
         )
         await calls.start()
+        api.metrics.track_sessions(calls)
         api_server, api_socket = _api_server(create_app(api), settings, reuse_port)
         api_port = int(api_socket.getsockname()[1])
         api_task = asyncio.create_task(api_server.serve(sockets=[api_socket]))
         _announce(settings, calls.port, api_port, report.steps, report.notes, options)
         await stop.wait()
         _LOGGER.warning("shutting down: %d call(s) in progress", calls.active_calls)
-        await calls.stop(CALL_GRACE_S)
+        await calls.stop(settings.call_grace_s)
         api_server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await api_task

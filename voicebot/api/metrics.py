@@ -35,6 +35,15 @@ class SpoolSized(Protocol):
         ...
 
 
+class SessionCounted(Protocol):
+    """Anything that knows how many call sessions it is running (the call server)."""
+
+    @property
+    def active_calls(self) -> int:
+        """Call sessions in progress."""
+        ...
+
+
 class Metrics:
     """The assistant's Prometheus metrics, registered in a registry of their own."""
 
@@ -74,6 +83,15 @@ class Metrics:
             "Bytes of call records waiting in the on-disk spool for the database.",
             registry=self.registry,
         )
+        self.call_sessions_active = Gauge(
+            f"{PREFIX}_call_sessions_active",
+            "AudioSocket call sessions the call server is running (independent of events).",
+            registry=self.registry,
+        )
+
+    def track_sessions(self, server: SessionCounted) -> None:
+        """Read ``call_sessions_active`` from ``server`` at every scrape."""
+        self.call_sessions_active.set_function(lambda: float(server.active_calls))
 
     def track_spool(self, writer: SpoolSized) -> None:
         """Read ``calllog_spool_bytes`` from ``writer`` at every scrape."""

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, select
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from voicebot.calllog.models import Call, Turn
@@ -72,6 +73,11 @@ class CallFilter:
                 raise ValueError(f"filter {name}: {value!r} is outside 0..1")
         if self.text is not None and not 0 < len(self.text) <= MAX_TEXT_LENGTH:
             raise ValueError(f"filter text: length must be 1..{MAX_TEXT_LENGTH} characters")
+        for name in ("department", "intent", "language", "text"):
+            value = getattr(self, name)
+            # PostgreSQL refuses NUL in text parameters; no stored value can contain one.
+            if value is not None and "\x00" in value:
+                raise ValueError(f"filter {name}: contains a NUL character")
 
     def conditions(self) -> list[ColumnElement[bool]]:
         """SQL conditions on ``calls`` (and correlated ``turns``) for this filter."""
@@ -90,16 +96,19 @@ class CallFilter:
             conditions.append(Call.asr_confidence_mean >= self.min_confidence)
         if self.max_confidence is not None:
             conditions.append(Call.asr_confidence_mean <= self.max_confidence)
+        # An alias of turns: the turns export selects from turns itself, and EXISTS over
+        # the same table would correlate away its only FROM.
+        turn = aliased(Turn)
         if self.intent is not None:
             conditions.append(
-                exists(select(Turn.id).where(Turn.call_pk == Call.id, Turn.intent == self.intent))
+                exists(select(turn.id).where(turn.call_pk == Call.id, turn.intent == self.intent))
             )
         if self.text is not None:
             pattern = _like_pattern(self.text)
             conditions.append(
                 exists(
-                    select(Turn.id).where(
-                        Turn.call_pk == Call.id, Turn.transcript.ilike(pattern, escape="\\")
+                    select(turn.id).where(
+                        turn.call_pk == Call.id, turn.transcript.ilike(pattern, escape="\\")
                     )
                 )
             )

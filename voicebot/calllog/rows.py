@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +35,11 @@ _MAX_LENGTHS = {
     "fallback": 64,
     "caller_number": 64,
 }
+
+
+MAX_FREE_TEXT = 10_000
+"""Characters of a transcript, reply or note kept by :func:`storable` (a ten-minute call
+says far fewer; anything longer did not come from speech)."""
 
 
 class InvalidRecordError(ValueError):
@@ -106,6 +112,40 @@ def validate_record(record: CallRecord) -> None:
         _check_time(record, where, callback.requested_at)
         for name in ("department", "language", "caller_number", "note"):
             _check_text(record, where, name, getattr(callback, name))
+
+
+def _clean(name: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    limit = _MAX_LENGTHS.get(name, MAX_FREE_TEXT)
+    value = value.replace("\x00", "")
+    return value[:limit] if len(value) > limit else value
+
+
+def storable(record: CallRecord) -> CallRecord:
+    """``record`` with every text storable: NUL removed, identifiers and caller numbers cut
+    to their column width, free text cut to :data:`MAX_FREE_TEXT` characters.
+
+    What the PBX (caller ID, channel names) and the recogniser hand over is not under our
+    control: a hostile or broken value must cost its own characters, not the call's record.
+    """
+
+    def cleaned(item: Any, names: tuple[str, ...]) -> dict[str, Any]:
+        return {name: _clean(name, getattr(item, name)) for name in names}
+
+    turn_fields = ("language", "intent", "action", "dtmf", "transcript", "reply_text")
+    return replace(
+        record,
+        **cleaned(record, ("language", "department", "channel", "caller_number")),
+        turns=tuple(replace(turn, **cleaned(turn, turn_fields)) for turn in record.turns),
+        transfers=tuple(
+            replace(t, **cleaned(t, ("target", "extension", "fallback"))) for t in record.transfers
+        ),
+        callbacks=tuple(
+            replace(c, **cleaned(c, ("department", "language", "caller_number", "note")))
+            for c in record.callbacks
+        ),
+    )
 
 
 def is_contained(record: CallRecord) -> bool:

@@ -122,7 +122,9 @@ def build_writer(settings: Settings) -> CallLogWriter:
     repository = CallLogRepository(
         engine, Pseudonymizer(settings.pseudonym_key.encode("utf-8"), settings.default_country_code)
     )
-    return CallLogWriter(repository, settings.data_dir / "spool")
+    return CallLogWriter(
+        repository, settings.data_dir / "spool", max_spool_bytes=settings.calllog_spool_max_bytes
+    )
 
 
 async def build_call_services(

@@ -9,10 +9,12 @@ waits for.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
 import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -20,8 +22,8 @@ from typing import Protocol
 from voicebot.dialog import Transfer
 from voicebot.telephony import contract
 from voicebot.telephony.ami import AmiClient
-from voicebot.telephony.ami_types import AmiError
-from voicebot.telephony.channels import ChannelDirectory
+from voicebot.telephony.ami_types import AmiConnectionLost, AmiError
+from voicebot.telephony.channels import ChannelDirectory, ChannelHangup
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -77,11 +79,14 @@ class AmiCallControl:
         directory: ChannelDirectory,
         sounds_dir: Path | None = None,
         channel_wait_s: float = 1.0,
+        reconnect_wait_s: float = 5.0,
     ) -> None:
         self._ami = ami
         self._directory = directory
         self._sounds_dir = sounds_dir
         self._channel_wait_s = channel_wait_s
+        self._reconnect_wait_s = reconnect_wait_s
+        """How long a transfer waits for the AMI connector to log in again."""
 
     async def caller(self, call_id: str) -> CallerInfo | None:
         """Wait briefly: the audio may arrive before the UserEvent announcing the call."""
@@ -95,7 +100,19 @@ class AmiCallControl:
     async def transfer(
         self, call_id: str, channel: str, action: Transfer, whisper_pcm: bytes | None
     ) -> None:
-        """Setvar each transfer variable, then Redirect (raises AmiError on failure)."""
+        """Setvar each transfer variable, then Redirect (raises AmiError on failure).
+
+        When the AMI connection is down or drops meanwhile, the whole sequence is sent
+        again once the connector has logged in again (Setvar and Redirect to the same
+        place can safely be repeated), for up to ``reconnect_wait_s``.
+        """
+        await self._with_reconnect(
+            call_id, "transfer", lambda: self._transfer(call_id, channel, action, whisper_pcm)
+        )
+
+    async def _transfer(
+        self, call_id: str, channel: str, action: Transfer, whisper_pcm: bytes | None
+    ) -> None:
         self._directory.clear_dial_result(call_id)
         summary = action.summary
         whisper = self._write_whisper(call_id, whisper_pcm) if whisper_pcm else ""
@@ -113,19 +130,47 @@ class AmiCallControl:
         _LOGGER.info("call=%s redirected to %s (%s)", call_id, action.extension, action.target)
 
     async def dial_result(self, call_id: str, timeout: float) -> str | None:
-        """The VoicebotDialResult status, or None on timeout."""
+        """The VoicebotDialResult status; None on timeout, or as soon as the channel is
+        known to be gone without one (the event was lost with the AMI connection)."""
         try:
-            result = await self._directory.wait_dial_result(call_id, timeout)
+            found = await self._directory.wait_dial_result_or_hangup(call_id, timeout)
         except TimeoutError:
             return None
-        return str(result.status)
+        if isinstance(found, ChannelHangup):
+            _LOGGER.warning("call=%s channel gone without a dial result", call_id)
+            return None
+        return str(found.status)
 
     async def mark_done(self, call_id: str, channel: str) -> None:
         """Set VB_DONE=1; a lost AMI connection only costs the dialplan's own fallback."""
         try:
-            await self._ami.setvar(channel, contract.VAR_DONE, "1")
+            await self._with_reconnect(
+                call_id, "mark done", lambda: self._ami.setvar(channel, contract.VAR_DONE, "1")
+            )
         except AmiError as exc:
             _LOGGER.warning("call=%s cannot mark done: %s", call_id, exc)
+
+    async def _with_reconnect(
+        self, call_id: str, what: str, send: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Run ``send``; on a lost connection wait for the next login and run it again."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._reconnect_wait_s
+        while True:
+            try:
+                await send()
+                return
+            except AmiConnectionLost as exc:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise
+                _LOGGER.warning(
+                    "call=%s %s interrupted (%s): retrying after login", call_id, what, exc
+                )
+                try:
+                    await self._ami.wait_connected(remaining)
+                except TimeoutError:
+                    raise exc from None
 
     def forget(self, call_id: str) -> None:
         """Forget the call in the directory; its whisper file is no longer needed."""

@@ -17,6 +17,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from voicebot.calllog.records import CallRecord, TransferStatus, TurnRecord
+from voicebot.calllog.rows import InvalidRecordError, storable
 from voicebot.calls.recognition import CallRecognizer
 from voicebot.calls.services import CallServices
 from voicebot.dialog import (
@@ -364,6 +365,7 @@ class CallSession:
                 "at": self._now().isoformat(),
             }
         )
+        await self._find_channel()
         if control is None or self._channel is None:
             _LOGGER.error("call=%s cannot transfer: no PBX channel for this call", self._call_id)
             self._pending.append(TransferResult(at=self._now(), status=TransferStatus.CHANUNAVAIL))
@@ -392,7 +394,16 @@ class CallSession:
             return None
         return audio.pcm
 
+    async def _find_channel(self) -> None:
+        """Ask again for a channel Asterisk did not announce in time (its event may have
+        been lost with the AMI connection and found again by the resync after it)."""
+        control = self._services.control
+        if self._channel is None and control is not None:
+            caller = await control.caller(self._call_id)
+            self._channel = caller.channel if caller else None
+
     async def _hang_up(self) -> None:
+        await self._find_channel()
         control = self._services.control
         if control is not None and self._channel is not None:
             await control.mark_done(self._call_id, self._channel)
@@ -435,8 +446,11 @@ class CallSession:
             else turn
             for turn in record.turns
         )
-        self._record = replace(record, turns=turns)
-        self._services.records.submit(self._record)
+        self._record = storable(replace(record, turns=turns))
+        try:
+            self._services.records.submit(self._record)
+        except (InvalidRecordError, TypeError) as error:
+            _LOGGER.error("call=%s record refused by the call log: %s", self._call_id, error)
         self._services.publish(
             {
                 "type": "call_ended",

