@@ -62,12 +62,12 @@ from bench.measure import (
     tree_rss_bytes,
 )
 from bench.profile import start_profiler
-from bench.serve import KO_MODEL_DIR, start_bench_serve, stop_bench_serve, vosk_settings
+from bench.serve import KO_MODEL_DIR, vosk_settings
 from voicebot.knowledge.loader import load_kb, sample_kb_path
 from voicebot.telephony.audiosocket_codec import encode_audio
 from voicebot.telephony.simulator_call import SimulatedCall
 from voicebot.testing.caller import CallerVoice, wait_quiet
-from voicebot.testing.serve_process import ServeProcess
+from voicebot.testing.serve_process import ServeProcess, start_serve
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = ROOT / "var" / "bench" / "cache"
@@ -552,7 +552,7 @@ async def run_mode(
     """Start serve in ``mode``, run the levels then the capacity search, stop serve."""
     scripted = mode != "vosk"
     started = time.perf_counter()
-    served = await start_bench_serve(
+    served = await start_serve(
         workroot / mode,
         scripted=scripted,
         cache_dir=CACHE_DIR,
@@ -612,7 +612,7 @@ async def run_mode(
         report["levels_tried"] = sorted(lvl["concurrent_calls"] for lvl in tried)
         report["capacity_search_stopped_at"] = best
     finally:
-        report["serve_exit_code"] = await stop_bench_serve(served)
+        report["serve_exit_code"] = await served.stop(timeout=60.0)
     return report
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -55,7 +56,11 @@ class ServeProcess:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     async def stop(self, timeout: float = 90.0) -> int:
-        """SIGTERM (graceful), wait, then stop the simulator; returns the exit code."""
+        """SIGTERM (graceful), wait, then stop the simulator; returns the exit code.
+
+        Whatever serve left behind in its process group (the speech synthesis worker) is
+        killed too, so nothing keeps running after a test or a benchmark.
+        """
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
         try:
@@ -63,6 +68,9 @@ class ServeProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             code = await asyncio.to_thread(self.process.wait, 10)
+        finally:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
         await self.simulator.stop()
         return code
 
@@ -77,12 +85,15 @@ async def start_serve(
     ready_timeout: float = 180.0,
     env: dict[str, str] | None = None,
     verbose: bool = False,
+    scripted: bool = True,
 ) -> ServeProcess:
     """Start the simulator, then ``voicebot serve`` pointed at it; return once it is ready.
 
     ``cache_dir`` (index, rendered prompts) can be shared between runs to skip the
     first-start work; everything else (database, spool) is private to ``workdir``.
     ``verbose`` runs it with ``-v`` (DEBUG logging), e.g. to inspect what it logs.
+    ``scripted``: transcripts come from :meth:`ServeProcess.script` (test-only recogniser);
+    False: from the Vosk models the settings name.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     data_dir = workdir / "data"
@@ -91,7 +102,7 @@ async def start_serve(
         cache_dir.mkdir(parents=True, exist_ok=True)
         link = data_dir / "cache"
         if not link.exists():
-            link.symlink_to(cache_dir, target_is_directory=True)
+            link.symlink_to(cache_dir.resolve(), target_is_directory=True)
     transcripts = workdir / "transcripts"
     transcripts.mkdir(exist_ok=True)
     audiosocket_port = free_port()
@@ -118,27 +129,22 @@ async def start_serve(
     settings_path = workdir / "voicebot.yaml"
     settings_path.write_text(yaml.safe_dump(values), encoding="utf-8")
     ready_path = workdir / "ready.json"
+    ready_path.unlink(missing_ok=True)
     log_path = workdir / "serve.log"
+    command = [sys.executable, "-m", "voicebot.cli", "--config", str(settings_path)]
+    command += [*(["-v"] if verbose else []), "serve"]
+    if scripted:
+        command += ["--transcripts-dir", str(transcripts)]
+    command += ["--ready-file", str(ready_path)]
     process_env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **(env or {})}
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "voicebot.cli",
-                "--config",
-                str(settings_path),
-                *(["-v"] if verbose else []),
-                "serve",
-                "--transcripts-dir",
-                str(transcripts),
-                "--ready-file",
-                str(ready_path),
-            ],
+            command,
             stdout=log,
             stderr=subprocess.STDOUT,
             env=process_env,
             cwd=workdir,
+            start_new_session=True,  # its own process group: stop() takes the TTS worker too
         )
     served = ServeProcess(workdir, process, simulator, transcripts, log_path, values)
     try:
