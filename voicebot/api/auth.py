@@ -88,6 +88,9 @@ def issue_key(engine: Engine, name: str, role: str | ApiRole) -> tuple[ApiKeyInf
     name = name.strip()
     if not 0 < len(name) <= MAX_NAME_LENGTH:
         raise ValueError(f"key name: length must be 1..{MAX_NAME_LENGTH} characters")
+    if "\x00" in name:
+        # PostgreSQL text cannot hold NUL: refused here, not as a database error.
+        raise ValueError("key name: must not contain a NUL character")
     plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
     with engine.begin() as connection:
         new_id = connection.execute(

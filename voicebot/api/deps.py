@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn
 
 from fastapi import Depends, HTTPException, Request, Security, status
@@ -103,11 +103,28 @@ ManagerKey = Annotated[ApiKeyInfo, Depends(require_roles(ApiRole.MANAGER))]
 AdminKey = Annotated[ApiKeyInfo, Depends(require_roles())]
 
 
-def local_time(services: ApiServices, value: datetime | None) -> datetime | None:
-    """An aware datetime: naive values are taken in the statistics' time zone (the city's)."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=services.stats.timezone)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+"""Times the API accepts: ranges are widened by days and hours, which must not leave the
+years datetime can hold (``end=0001-01-01`` was a 500)."""
+
+
+def local_time(
+    services: ApiServices, value: datetime | None, name: str = "start"
+) -> datetime | None:
+    """An aware datetime: naive values are taken in the statistics' time zone (the city's);
+    422 outside 1970..9000."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=services.stats.timezone)
+    try:
+        inside = EARLIEST <= value < LATEST
+    except OverflowError:  # an offset that pushes year 1 or 9999 out of range
+        inside = False
+    if not inside:
+        invalid(("query", name), f"{name} must be between 1970 and 9000")
+    return value
 
 
 def check_range(start: datetime | None, end: datetime | None) -> None:

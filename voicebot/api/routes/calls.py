@@ -67,7 +67,7 @@ def call_filter(
     ] = None,
 ) -> CallFilter:
     """The list filters from the query string; 422 for contradictory values."""
-    start, end = local_time(services, start), local_time(services, end)
+    start, end = local_time(services, start, "start"), local_time(services, end, "end")
     check_range(start, end)
     if (
         min_confidence is not None

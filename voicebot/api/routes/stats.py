@@ -49,8 +49,8 @@ class TimeRange:
         ] = None,
         end: Annotated[datetime | None, Query(description="Default: now.")] = None,
     ) -> None:
-        self.end = local_time(services, end) or utc_now().astimezone(services.stats.timezone)
-        self.start = local_time(services, start) or self.end - DEFAULT_RANGE
+        self.end = local_time(services, end, "end") or utc_now().astimezone(services.stats.timezone)
+        self.start = local_time(services, start, "start") or self.end - DEFAULT_RANGE
         check_range(self.start, self.end)
 
 
