@@ -24,12 +24,14 @@ if [ ! -x .venv/bin/python ]; then
     echo "setup: creating .venv"
     "$PY" -m venv .venv
 fi
-stamp=".venv/.voicebot-installed-$(sha256sum pyproject.toml | cut -c1-16)"
+stamp=".venv/.voicebot-installed-$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
     echo "setup: installing Python packages (first run takes a few minutes)"
     # torch first and pinned: it is the one dependency with a CPU-only build to pick.
     .venv/bin/pip install -q torch==2.13.0
-    .venv/bin/pip install -q -e ".[dev]"
+    # constraints.txt pins every package the suite was last run with: a new release on
+    # PyPI must not change what a clean clone installs (see docs/decisions/constraints.md).
+    .venv/bin/pip install -q -c constraints.txt -e ".[dev]"
     rm -f .venv/.voicebot-installed-*
     touch "$stamp"
 fi

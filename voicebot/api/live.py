@@ -283,7 +283,7 @@ class _RedisSubscription:
         self._pubsub = self._client = None
         if pubsub is not None:
             with contextlib.suppress(redis.RedisError, OSError):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()
         if client is not None:
             with contextlib.suppress(redis.RedisError, OSError):
                 await client.aclose()
