@@ -76,8 +76,8 @@ def serve(url: str, port: int) -> None:
     """Child process: the API on ``port`` (uvicorn, one worker), until SIGTERM."""
     import uvicorn
 
-    from voicebot.api.app import create_app
     from voicebot.api.services import build_services
+    from voicebot.app import create_app
     from voicebot.config import Settings
 
     settings = Settings(database_url=url)

@@ -27,9 +27,9 @@ from typing import Any
 import httpx
 import uvicorn
 
-from voicebot.api.app import create_app
 from voicebot.api.auth import issue_key, revoke_key
 from voicebot.api.services import build_services
+from voicebot.app import create_app
 from voicebot.calls.bootstrap import build_call_services, build_writer, vosk_model_dirs
 from voicebot.calls.control import AmiCallControl
 from voicebot.calls.recognition import TranscriptScript

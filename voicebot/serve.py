@@ -22,8 +22,8 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
-from voicebot.api.app import create_app
 from voicebot.api.services import ApiServices, build_services
+from voicebot.app import create_app
 from voicebot.calls.bootstrap import build_call_services, build_router, build_writer
 from voicebot.calls.control import AmiCallControl
 from voicebot.calls.observers import MetricsObserver

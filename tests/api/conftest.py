@@ -16,11 +16,12 @@ from fastapi.testclient import TestClient
 
 from tests.calllog.conftest import BACKENDS, Database, open_database
 from tests.calllog.factories import Turn, make_call
-from voicebot.api.app import ApiServices, create_app
 from voicebot.api.auth import FailedAttemptLimiter, create_key
 from voicebot.api.kb_store import KnowledgeBaseStore
 from voicebot.api.live import InProcessLiveEventBus
 from voicebot.api.metrics import Metrics
+from voicebot.api.services import ApiServices
+from voicebot.app import create_app
 from voicebot.calllog.records import CallOutcome, CallRecord, TransferStatus
 from voicebot.calllog.stats import CallLogStats
 from voicebot.config import Settings

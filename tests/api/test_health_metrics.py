@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.api.conftest import Api
-from voicebot.api.app import create_app
 from voicebot.api.metrics import Metrics
+from voicebot.app import create_app
 from voicebot.calllog.db import create_calllog_engine
 from voicebot.calllog.writer import CallLogWriter
 

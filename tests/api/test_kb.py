@@ -13,7 +13,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import MINIMAL_KB, NEW_FAQ_PARKING, Api
-from voicebot.api.app import create_app
 from voicebot.api.kb_store import (
     KbConflictError,
     KbEntryNotFoundError,
@@ -21,6 +20,7 @@ from voicebot.api.kb_store import (
     kb_to_data,
     merge_patch,
 )
+from voicebot.app import create_app
 from voicebot.knowledge.loader import KnowledgeBaseError, build_kb, load_kb, sample_kb_path
 from voicebot.knowledge.model import KnowledgeBase
 

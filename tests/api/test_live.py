@@ -19,7 +19,6 @@ import pytest
 
 from tests.api.conftest import Api
 from tests.api.server import serve
-from voicebot.api.app import create_app
 from voicebot.api.board import LiveCallBoard
 from voicebot.api.live import (
     InProcessLiveEventBus,
@@ -28,6 +27,7 @@ from voicebot.api.live import (
     RedisLiveEventBus,
     live_event,
 )
+from voicebot.app import create_app
 
 REDIS_URL = os.environ.get("VOICEBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 

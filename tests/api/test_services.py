@@ -9,10 +9,11 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import MINIMAL_KB, NEW_FAQ_PARKING
-from voicebot.api.app import build_services, create_app
 from voicebot.api.auth import create_key
 from voicebot.api.kb_store import KnowledgeBaseStore
 from voicebot.api.live import InProcessLiveEventBus, RedisLiveEventBus
+from voicebot.api.services import build_services
+from voicebot.app import create_app
 from voicebot.config import Settings
 
 

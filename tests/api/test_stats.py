@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import RANGE, Api
-from voicebot.api.app import create_app
+from voicebot.app import create_app
 
 
 def _get(api: Api, path: str, **params: Any) -> Any:

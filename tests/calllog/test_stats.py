@@ -22,6 +22,7 @@ from voicebot.calllog.stats import (
     CountRow,
     DepartmentTransfers,
     Dimension,
+    LanguageFilterError,
 )
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -129,6 +130,20 @@ def test_summary_over_the_range(stats: CallLogStats) -> None:
     assert summary.avg_handling_time_s == pytest.approx(69.0)
     assert summary.avg_asr_confidence == pytest.approx(0.7)
     assert summary.avg_turn_latency_ms == pytest.approx(1150 / 3)
+
+
+def test_summary_and_counts_of_one_language(stats: CallLogStats) -> None:
+    [french] = stats.summary(START, END, language="fr")
+    assert (french.calls, french.contained, french.transferred, french.abandoned) == (4, 2, 1, 1)
+    assert french.turns == 6
+    # Turn averages are not kept per language: unknown rather than wrong.
+    assert french.avg_asr_confidence is None and french.avg_turn_latency_ms is None
+    days = [item.bucket for item in stats.summary(START, END, Bucket.DAY, language="nl")]
+    assert days == [local_day(3, 29)]
+    outcomes = stats.counts(Dimension.OUTCOME, START, END, language="en")
+    assert outcomes == [CountRow(None, "callback", 1)]
+    with pytest.raises(LanguageFilterError, match="intent"):
+        stats.counts(Dimension.INTENT, START, END, language="fr")
 
 
 def test_summary_per_local_day(stats: CallLogStats) -> None:

@@ -15,9 +15,9 @@ import pytest
 from tests.api.conftest import Api, running_api
 from tests.api.server import serve
 from tests.web.cdp import Browser, chromium_available
-from voicebot.api.app import create_app
 from voicebot.api.board import LiveCallBoard
 from voicebot.api.live import live_event
+from voicebot.app import create_app
 from voicebot.routing.embedders import Embedder
 
 pytestmark = pytest.mark.skipif(

@@ -31,6 +31,7 @@ from sqlalchemy import (
     DateTime,
     Engine,
     Float,
+    and_,
     case,
     func,
     literal,
@@ -124,6 +125,22 @@ class DepartmentTransfers:
     answered: int
     """Attempts Asterisk reported as ``ANSWER``."""
     success_rate: float | None
+
+
+class LanguageFilterError(ValueError):
+    """The statistic asked for is not kept per language."""
+
+
+def _in_language(
+    measure: Any, language: str | None, condition: ColumnElement[bool] | None = None
+) -> Any:
+    """``measure`` on rollup rows of ``language`` (all when None) meeting ``condition``."""
+    conditions = [c for c in (condition,) if c is not None]
+    if language is not None:
+        conditions.append(CallHourly.language == language)
+    if not conditions:
+        return measure
+    return case((and_(*conditions), measure), else_=0)
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -269,18 +286,27 @@ class CallLogStats:
         start: datetime,
         end: datetime,
         bucket: Bucket | None = None,
+        *,
+        language: str | None = None,
     ) -> list[CountRow]:
         """Turns per intent, or calls per department/outcome/language, per bucket.
 
-        Unbucketed results are sorted by decreasing count then key, bucketed ones by bucket
-        then key (None, for calls without department, first).
+        With ``language``, only calls in that language count; turn rollups are not kept per
+        language, so counts by intent then raise :class:`LanguageFilterError`. Unbucketed
+        results are sorted by decreasing count then key, bucketed ones by bucket then key
+        (None, for calls without department, first).
         """
         dimension = Dimension(dimension)
         if dimension is Dimension.INTENT:
+            if language is not None:
+                raise LanguageFilterError(
+                    "counts by intent cannot be filtered by language (turn statistics are "
+                    "not kept per language); use dimension department, outcome or language"
+                )
             key, measure, hour = TurnHourly.intent, TurnHourly.turns, TurnHourly.hour_bucket
         else:
             key = getattr(CallHourly, str(dimension))
-            measure, hour = CallHourly.calls, CallHourly.hour_bucket
+            measure, hour = _in_language(CallHourly.calls, language), CallHourly.hour_bucket
         rows = self._grouped(hour, [key], [measure], start, end, bucket)
         result = [
             CountRow(
@@ -289,6 +315,8 @@ class CallLogStats:
                 count=int(count),
             )
             for row_bucket, value, count in rows
+            # Rows of other languages sum to zero: they are not keys of this language.
+            if count or language is None
         ]
         if bucket is None:
             result.sort(key=lambda row: (-row.count, row.key or ""))
@@ -297,65 +325,74 @@ class CallLogStats:
         return result
 
     def summary(
-        self, start: datetime, end: datetime, bucket: Bucket | None = None
+        self,
+        start: datetime,
+        end: datetime,
+        bucket: Bucket | None = None,
+        *,
+        language: str | None = None,
     ) -> list[CallStats]:
-        """Headline figures over the range (one item) or per bucket (one item per bucket)."""
+        """Headline figures over the range (one item) or per bucket (one item per bucket).
+
+        With ``language``, only calls in that language count; the turn averages (ASR
+        confidence, latency), not kept per language, are then None.
+        """
+        calls = CallHourly.calls
         call_rows = self._grouped(
             CallHourly.hour_bucket,
             [],
             [
-                CallHourly.calls,
-                CallHourly.contained,
-                case((CallHourly.outcome.in_(HUMAN_OUTCOMES), CallHourly.calls), else_=0),
-                case(
-                    (CallHourly.outcome == CallOutcome.ABANDONED.value, CallHourly.calls),
-                    else_=0,
-                ),
-                CallHourly.callbacks,
-                CallHourly.duration_sum_s,
-                CallHourly.duration_n,
+                _in_language(calls, language),
+                _in_language(CallHourly.contained, language),
+                _in_language(calls, language, CallHourly.outcome.in_(HUMAN_OUTCOMES)),
+                _in_language(calls, language, CallHourly.outcome == CallOutcome.ABANDONED.value),
+                _in_language(CallHourly.callbacks, language),
+                _in_language(CallHourly.duration_sum_s, language),
+                _in_language(CallHourly.duration_n, language),
+                _in_language(CallHourly.turns, language),
             ],
             start,
             end,
             bucket,
         )
-        turn_rows = self._grouped(
-            TurnHourly.hour_bucket,
-            [],
-            [
-                TurnHourly.turns,
-                TurnHourly.asr_confidence_sum,
-                TurnHourly.asr_confidence_n,
-                TurnHourly.latency_sum_ms,
-                TurnHourly.latency_n,
-            ],
-            start,
-            end,
-            bucket,
+        turn_rows = (
+            self._grouped(
+                TurnHourly.hour_bucket,
+                [],
+                [
+                    TurnHourly.asr_confidence_sum,
+                    TurnHourly.asr_confidence_n,
+                    TurnHourly.latency_sum_ms,
+                    TurnHourly.latency_n,
+                ],
+                start,
+                end,
+                bucket,
+            )
+            if language is None
+            else []
         )
         call_sums = {row[0]: [float(v or 0) for v in row[1:]] for row in call_rows}
         turn_sums = {row[0]: [float(v or 0) for v in row[1:]] for row in turn_rows}
-        keys: list[datetime | None] = sorted(
-            {key for key in (*call_sums, *turn_sums) if key is not None}
-        )
-        if bucket is None:
-            keys = [None]
+        keys: list[datetime | None] = [None]
+        if bucket is not None:
+            keys = sorted(key for key, sums in call_sums.items() if key is not None and sums[0])
         result = []
         for key in keys:
-            calls, contained, human, abandoned, callbacks, dur_sum, dur_n = call_sums.get(
-                key, [0.0] * 7
+            calls_n, contained, human, abandoned, callbacks, dur_sum, dur_n, turns = call_sums.get(
+                key, [0.0] * 8
             )
-            turns, conf_sum, conf_n, lat_sum, lat_n = turn_sums.get(key, [0.0] * 5)
+            conf_sum, conf_n, lat_sum, lat_n = turn_sums.get(key, [0.0] * 4)
             result.append(
                 CallStats(
                     bucket=key,
-                    calls=int(calls),
+                    calls=int(calls_n),
                     contained=int(contained),
-                    contained_rate=_rate(int(contained), int(calls)),
+                    contained_rate=_rate(int(contained), int(calls_n)),
                     transferred=int(human),
-                    transfer_rate=_rate(int(human), int(calls)),
+                    transfer_rate=_rate(int(human), int(calls_n)),
                     abandoned=int(abandoned),
-                    abandonment_rate=_rate(int(abandoned), int(calls)),
+                    abandonment_rate=_rate(int(abandoned), int(calls_n)),
                     callbacks=int(callbacks),
                     avg_handling_time_s=_mean(dur_sum, int(dur_n)),
                     turns=int(turns),

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
-from voicebot.api import statistics
 from voicebot.api.services import ApiServices
 from voicebot.calllog.clustering import TextGroup
 from voicebot.calllog.stats import Bucket, CallStats, CountRow, Dimension
@@ -125,8 +124,8 @@ def build_dashboard(services: ApiServices, query: DashboardQuery) -> Dashboard:
     names = {d.id: d.name.get(kb.city.default_language, d.id) for d in kb.departments}
     names["operator"] = kb.operator.name.get(kb.city.default_language, "operator")
 
-    totals = statistics.summary(stats, start, end, None, language)[0]
-    per_bucket = statistics.summary(stats, start, end, query.bucket, language)
+    totals = stats.summary(start, end, None, language=language)[0]
+    per_bucket = stats.summary(start, end, query.bucket, language=language)
     labels = [_label(day, query.bucket) for day in query.buckets()]
 
     # Turn rollups are not kept per language: the intent chart always covers them all.
@@ -142,7 +141,7 @@ def build_dashboard(services: ApiServices, query: DashboardQuery) -> Dashboard:
         title="Requests per intent (turns, all languages)",
     )
 
-    outcome_rows = statistics.counts(stats, Dimension.OUTCOME, start, end, None, language)
+    outcome_rows = stats.counts(Dimension.OUTCOME, start, end, language=language)
     outcomes_chart = bar_chart(
         [row.key or "" for row in outcome_rows],
         [Series("calls", tuple(float(row.count) for row in outcome_rows))] if outcome_rows else [],
@@ -164,7 +163,7 @@ def build_dashboard(services: ApiServices, query: DashboardQuery) -> Dashboard:
     else:
         rows = [
             r
-            for r in statistics.counts(stats, Dimension.DEPARTMENT, start, end, None, language)
+            for r in stats.counts(Dimension.DEPARTMENT, start, end, language=language)
             if r.key is not None
         ]
         departments_chart = bar_chart(

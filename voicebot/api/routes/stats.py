@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
-from voicebot.api import statistics
 from voicebot.api.deps import (
     AUTH_RESPONSES,
     ManagerKey,
@@ -28,7 +27,7 @@ from voicebot.api.models import (
 )
 from voicebot.calllog.models import NOT_UNDERSTOOD_MAX_CONFIDENCE
 from voicebot.calllog.rows import utc_now
-from voicebot.calllog.stats import Bucket, Dimension
+from voicebot.calllog.stats import Bucket, Dimension, LanguageFilterError
 
 router = APIRouter(prefix="/stats", tags=["statistics"], responses=AUTH_RESPONSES)
 
@@ -86,8 +85,8 @@ def counts(
     time zone; hour buckets are limited to 14 days.
     """
     try:
-        rows = statistics.counts(services.stats, dimension, span.start, span.end, bucket, language)
-    except statistics.LanguageFilterError as error:
+        rows = services.stats.counts(dimension, span.start, span.end, bucket, language=language)
+    except LanguageFilterError as error:
         invalid(("query", "language"), str(error))
     except ValueError as error:
         invalid(("query", "bucket" if bucket else "start"), str(error))
@@ -112,7 +111,7 @@ def summary(
 ) -> SummariesPublic:
     """Calls, contained-resolution, transfer and abandonment rates, handling time, turns."""
     try:
-        rows = statistics.summary(services.stats, span.start, span.end, bucket, language)
+        rows = services.stats.summary(span.start, span.end, bucket, language=language)
     except ValueError as error:
         invalid(("query", "bucket" if bucket else "start"), str(error))
     data = [SummaryPublic.model_validate(row, from_attributes=True) for row in rows]

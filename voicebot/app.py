@@ -1,4 +1,9 @@
-"""The FastAPI application: API routers under ``/api``, health, metrics and the web pages."""
+"""The HTTP application: the API (:mod:`voicebot.api`) and the staff pages (:mod:`voicebot.web`).
+
+This factory sits above both packages so that neither imports the other's composition:
+``web`` uses the API's services, dependencies and authentication; ``api`` knows nothing of
+the pages.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +17,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from voicebot.api.routes import callbacks, calls, health, kb, keys, live, stats
-from voicebot.api.services import ApiServices, build_services
+from voicebot.api.services import ApiServices
 from voicebot.web.pages import mount_pages
-
-__all__ = ["ApiServices", "build_services", "create_app"]
 
 _LOGGER = logging.getLogger(__name__)
 
