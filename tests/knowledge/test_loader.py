@@ -19,6 +19,12 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
     return path
 
 
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "written.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def _line_of(path: Path, needle: str) -> int:
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if needle in line:
@@ -94,14 +100,40 @@ def test_missing_extension_is_reported_on_its_department(tmp_path: Path) -> None
 def test_missing_language_is_reported(tmp_path: Path) -> None:
     path = _broken(
         tmp_path,
-        "      fr: [mes poubelles n'ont pas été ramassées]\n      en: [my bins were not collected]",
-        "      fr: [mes poubelles n'ont pas été ramassées]",
+        "    name: {fr: Propreté, en: Cleanliness}",
+        "    name: {fr: Propreté}",
     )
     with pytest.raises(KnowledgeBaseError) as info:
         load_kb(path)
-    assert info.value.field == "departments[1].examples"
+    assert info.value.field == "departments[1].name"
     assert "language 'en' missing" in str(info.value)
-    assert info.value.line == _line_of(path, "mes poubelles")
+    assert info.value.line == _line_of(path, "name: {fr: Propreté}")
+
+
+def test_examples_may_cover_some_languages_or_none(tmp_path: Path) -> None:
+    """The catalogue (or the name and description) stands in for what a city did not write."""
+    path = _broken(
+        tmp_path,
+        "      fr: [mes poubelles n'ont pas été ramassées]\n      en: [my bins were not collected]",
+        "      fr: [mes poubelles n'ont pas été ramassées]",
+    )
+    assert set(load_kb(path).department("waste").examples) == {"fr"}
+    text = path.read_text(encoding="utf-8").replace(
+        "    examples:\n      fr: [mes poubelles n'ont pas été ramassées]\n", ""
+    )
+    assert load_kb(_write(tmp_path, text)).department("waste").examples == {}
+
+
+def test_examples_in_a_language_the_city_does_not_offer_are_refused(tmp_path: Path) -> None:
+    path = _broken(
+        tmp_path,
+        "      en: [my bins were not collected]",
+        "      en: [my bins were not collected]\n      de: [mein Müll wurde nicht abgeholt]",
+    )
+    with pytest.raises(KnowledgeBaseError) as info:
+        load_kb(path)
+    assert info.value.field == "departments[1].examples.de"
+    assert "not in city.languages" in info.value.problem
 
 
 def test_unquoted_extension_asks_for_quotes(tmp_path: Path) -> None:

@@ -86,8 +86,11 @@ def department_data(dept: Department) -> dict[str, Any]:
         name=dict(dept.name),
         description=dict(dept.description),
         hours=_hours_data(dept.hours),
-        examples=_phrases(dept.examples),
     )
+    if dept.services:
+        data["services"] = list(dept.services)
+    if dept.examples:
+        data["examples"] = _phrases(dept.examples)
     return data
 
 
@@ -96,6 +99,8 @@ def faq_data(entry: FaqEntry) -> dict[str, Any]:
     data: dict[str, Any] = {"id": entry.id}
     if entry.department is not None:
         data["department"] = entry.department
+    if entry.intent is not None:
+        data["intent"] = entry.intent
     data.update(questions=_phrases(entry.questions), answer=dict(entry.answer))
     return data
 

@@ -364,6 +364,7 @@ class FaqEntryIn(BaseModel):
 
     id: str | None = Field(default=None, description="Must equal the id in the path if given.")
     department: str | None = None
+    intent: str | None = Field(default=None, description="Catalogue FAQ intent it answers.")
     questions: PhrasesIn
     answer: TextsIn
 
@@ -393,4 +394,7 @@ class DepartmentIn(BaseModel):
     name: TextsIn
     description: TextsIn
     hours: Literal["always"] | dict[str, Any]
-    examples: PhrasesIn
+    services: list[str] | None = Field(
+        default=None, description="Catalogue services it handles (their phrases count)."
+    )
+    examples: PhrasesIn | None = None

@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, time
+from difflib import get_close_matches
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import jsonschema
 import yaml
 
+from voicebot.knowledge.catalogue_model import Catalogue
 from voicebot.knowledge.model import (
     WEEKDAYS,
     City,
@@ -64,7 +66,7 @@ def kb_schema() -> dict[str, Any]:
     return schema
 
 
-def load_kb(path: str | Path) -> KnowledgeBase:
+def load_kb(path: str | Path, catalogue: Catalogue | None = None) -> KnowledgeBase:
     """Read, validate and build the knowledge base stored at ``path``."""
     source = str(path)
     try:
@@ -73,22 +75,30 @@ def load_kb(path: str | Path) -> KnowledgeBase:
         raise KnowledgeBaseError(source, None, "", "file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise KnowledgeBaseError(source, None, "", f"cannot read file: {exc}") from None
-    return parse_kb(text, source)
+    return parse_kb(text, source, catalogue)
 
 
-def parse_kb(text: str, source: str = "<string>") -> KnowledgeBase:
+def parse_kb(
+    text: str, source: str = "<string>", catalogue: Catalogue | None = None
+) -> KnowledgeBase:
     """Validate and build a knowledge base from YAML text."""
     data, lines = _parse_yaml(text, source)
-    return build_kb(data, source, lines)
+    return build_kb(data, source, lines, catalogue)
 
 
 def build_kb(
-    data: Any, source: str = "<data>", lines: Mapping[JsonPath, int] | None = None
+    data: Any,
+    source: str = "<data>",
+    lines: Mapping[JsonPath, int] | None = None,
+    catalogue: Catalogue | None = None,
 ) -> KnowledgeBase:
-    """Validate already-parsed KB data (e.g. from the API) and build the model."""
+    """Validate already-parsed KB data (e.g. from the API) and build the model.
+
+    Catalogue links are checked against ``catalogue`` (default: the shipped one).
+    """
     lines = lines or {}
     _check_schema(data, source, lines)
-    _check_consistency(data, source, lines)
+    _check_consistency(data, source, lines, catalogue)
     return _build(data, source)
 
 
@@ -105,6 +115,24 @@ def content_hash(data: Any) -> str:
 
 
 # --- YAML with line numbers -------------------------------------------------------------
+
+
+def read_yaml(text: str, source: str) -> tuple[Any, dict[JsonPath, int]]:
+    """Parse YAML, keeping each node's line (for ``file:line: field: problem`` messages).
+
+    The catalogue loader reads its files through this too, so both get the same safety.
+    """
+    return _parse_yaml(text, source)
+
+
+def field_name(path: Sequence[str | int]) -> str:
+    """``departments[2].examples`` for the path ``("departments", 2, "examples")``."""
+    return _field(path)
+
+
+def line_of(lines: Mapping[JsonPath, int], path: Sequence[str | int]) -> int | None:
+    """The line of ``path`` or of its closest ancestor that has one."""
+    return _line(lines, path)
 
 
 def _parse_yaml(text: str, source: str) -> tuple[Any, dict[JsonPath, int]]:
@@ -178,7 +206,14 @@ def _line(lines: Mapping[JsonPath, int], path: Sequence[str | int]) -> int | Non
 
 
 def _check_schema(data: Any, source: str, lines: Mapping[JsonPath, int]) -> None:
-    validator = jsonschema.Draft202012Validator(kb_schema())
+    check_against_schema(data, kb_schema(), source, lines)
+
+
+def check_against_schema(
+    data: Any, schema: dict[str, Any], source: str, lines: Mapping[JsonPath, int]
+) -> None:
+    """Raise a one-line :class:`KnowledgeBaseError` for the first way ``data`` breaks ``schema``."""
+    validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), e.message))
     if not errors:
         return
@@ -220,7 +255,12 @@ def _describe(
 # --- Cross-field checks -----------------------------------------------------------------
 
 
-def _check_consistency(data: dict[str, Any], source: str, lines: Mapping[JsonPath, int]) -> None:
+def _check_consistency(
+    data: dict[str, Any],
+    source: str,
+    lines: Mapping[JsonPath, int],
+    catalogue: Catalogue | None = None,
+) -> None:
     def fail(path: Sequence[str | int], problem: str) -> None:
         raise KnowledgeBaseError(source, _line(lines, path), _field(path), problem)
 
@@ -235,9 +275,9 @@ def _check_consistency(data: dict[str, Any], source: str, lines: Mapping[JsonPat
     for index, day in enumerate(city.get("holidays", [])):
         _check_date(day, ("city", "holidays", index), fail)
 
-    for path, texts in _multilingual_fields(data):
+    for path, texts, complete in _multilingual_fields(data):
         for lang in languages:
-            if lang not in texts:
+            if complete and lang not in texts:
                 fail(path, f"language {lang!r} missing (city.languages offers it)")
         for lang in texts:
             if lang not in languages:
@@ -271,18 +311,61 @@ def _check_consistency(data: dict[str, Any], source: str, lines: Mapping[JsonPat
     for index, entry in enumerate(data["faq"]):
         if "department" in entry and entry["department"] not in department_ids:
             fail(("faq", index, "department"), f"unknown department {entry['department']!r}")
+    _check_links(data, fail, catalogue)
 
 
-def _multilingual_fields(data: dict[str, Any]) -> Iterator[tuple[JsonPath, dict[str, Any]]]:
-    yield ("city", "name"), data["city"]["name"]
-    yield ("operator", "name"), data["operator"]["name"]
-    yield ("operator", "examples"), data["operator"]["examples"]
+def _check_links(data: dict[str, Any], fail: Any, catalogue: Catalogue | None) -> None:
+    """Declared catalogue services and FAQ intents must exist in the catalogue."""
+    declared = any("services" in d for d in data["departments"]) or any(
+        "intent" in f for f in data["faq"]
+    )
+    if not declared:
+        return
+    if catalogue is None:
+        from voicebot.knowledge.catalogue_loader import catalogue_available, load_catalogue
+
+        if not catalogue_available():
+            fail((), "the KB links to catalogue services but no catalogue is installed")
+        catalogue = load_catalogue()
+    services, intents = catalogue.service_ids, catalogue.intent_ids
     for index, dept in enumerate(data["departments"]):
-        for key in ("name", "description", "examples"):
-            yield ("departments", index, key), dept[key]
+        for s_index, service in enumerate(dept.get("services", [])):
+            if service not in services:
+                problem = _unknown_id("catalogue service", service, services)
+                fail(("departments", index, "services", s_index), problem)
     for index, entry in enumerate(data["faq"]):
-        for key in ("questions", "answer"):
-            yield ("faq", index, key), entry[key]
+        if "intent" in entry and entry["intent"] not in intents:
+            fail(
+                ("faq", index, "intent"),
+                _unknown_id("catalogue FAQ intent", entry["intent"], intents),
+            )
+
+
+def _unknown_id(kind: str, value: str, known: Sequence[str]) -> str:
+    close = get_close_matches(value, known, n=1)
+    return f"unknown {kind} {value!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
+def _multilingual_fields(
+    data: dict[str, Any],
+) -> Iterator[tuple[JsonPath, dict[str, Any], bool]]:
+    """Each per-language field, and whether it must have every offered language.
+
+    Example phrases may cover only some languages (or none): a department linked to
+    catalogue services gets the other languages' phrases from the catalogue, and one
+    without links still has its name and description.
+    """
+    yield ("city", "name"), data["city"]["name"], True
+    yield ("operator", "name"), data["operator"]["name"], True
+    yield ("operator", "examples"), data["operator"]["examples"], True
+    for index, dept in enumerate(data["departments"]):
+        yield ("departments", index, "name"), dept["name"], True
+        yield ("departments", index, "description"), dept["description"], True
+        if "examples" in dept:
+            yield ("departments", index, "examples"), dept["examples"], False
+    for index, entry in enumerate(data["faq"]):
+        yield ("faq", index, "questions"), entry["questions"], True
+        yield ("faq", index, "answer"), entry["answer"], True
 
 
 def _check_date(value: str, path: JsonPath, fail: Any) -> None:
@@ -348,8 +431,9 @@ def _build(data: dict[str, Any], source: str) -> KnowledgeBase:
                 name=dict(dept["name"]),
                 description=dict(dept["description"]),
                 hours=_build_hours(dept["hours"]),
-                examples=_phrases(dept["examples"]),
+                examples=_phrases(dept.get("examples", {})),
                 dtmf=dept.get("dtmf"),
+                services=tuple(dept.get("services", ())),
             )
             for dept in data["departments"]
         ),
@@ -359,6 +443,7 @@ def _build(data: dict[str, Any], source: str) -> KnowledgeBase:
                 questions=_phrases(entry["questions"]),
                 answer=dict(entry["answer"]),
                 department=entry.get("department"),
+                intent=entry.get("intent"),
             )
             for entry in data["faq"]
         ),

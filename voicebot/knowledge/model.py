@@ -73,6 +73,8 @@ class Department:
     """Language → example requests callers make for this department."""
     dtmf: str | None = None
     """Digit of the DTMF fallback menu, for the main departments."""
+    services: tuple[str, ...] = ()
+    """Catalogue services this department handles (``voicebot/knowledge/catalogue/``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,8 @@ class FaqEntry:
     answer: dict[str, str]
     department: str | None = None
     """The department this answer belongs to, offered when the caller wants more."""
+    intent: str | None = None
+    """The catalogue FAQ intent this entry answers: its caller phrases count as questions."""
 
 
 @dataclass(frozen=True, slots=True)
