@@ -63,11 +63,11 @@ from bench.measure import (
 )
 from bench.profile import start_profiler
 from bench.serve import KO_MODEL_DIR, vosk_settings
+from tests.support.caller import CallerVoice, wait_quiet
+from tests.support.serve_process import ServeProcess, start_serve
 from voicebot.knowledge.loader import load_kb, sample_kb_path
 from voicebot.telephony.audiosocket_codec import encode_audio
-from voicebot.telephony.simulator_call import SimulatedCall
-from voicebot.testing.caller import CallerVoice, wait_quiet
-from voicebot.testing.serve_process import ServeProcess, start_serve
+from voicebot.telephony.simulator import SimulatedCall
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = ROOT / "var" / "bench" / "cache"

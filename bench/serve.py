@@ -1,6 +1,6 @@
 """Serve settings for benchmarks that decode with real Vosk (the only model here: Korean).
 
-Serve itself is started with ``voicebot.testing.serve_process.start_serve(scripted=False)``.
+Serve itself is started with ``tests.support.serve_process.start_serve(scripted=False)``.
 """
 
 from __future__ import annotations

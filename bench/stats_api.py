@@ -36,11 +36,11 @@ from sqlalchemy import delete, make_url, select
 from bench.calllog_gen import DEFAULT_SCHEMA, DEFAULT_URL
 from bench.calllog_stats import hashed_bag_of_words
 from bench.measure import cpu_seconds, load_average, machine, summarize
+from tests.support.serve_process import free_port
 from voicebot.api.auth import create_key
 from voicebot.calllog.db import create_calllog_engine
 from voicebot.calllog.models import ApiKey, Call, Turn
 from voicebot.calllog.rows import utc_now
-from voicebot.testing.serve_process import free_port
 
 KEY_NAME = "bench.stats_api"
 

@@ -40,8 +40,7 @@ from voicebot.knowledge.loader import load_kb
 from voicebot.speech.audio import read_wav, to_telephone_pcm
 from voicebot.telephony.ami import AmiClient, AmiSettings
 from voicebot.telephony.channels import ChannelDirectory
-from voicebot.telephony.simulator import AsteriskSimulator, SimulatorTiming
-from voicebot.telephony.simulator_call import SimulatedCall
+from voicebot.telephony.simulator import AsteriskSimulator, SimulatedCall, SimulatorTiming
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -28,8 +28,7 @@ from voicebot.config import Settings
 from voicebot.telephony import contract
 from voicebot.telephony.ami import AmiClient, AmiSettings
 from voicebot.telephony.channels import ChannelDirectory
-from voicebot.telephony.simulator import AsteriskSimulator, SimulatorTiming
-from voicebot.telephony.simulator_call import SimulatedCall
+from voicebot.telephony.simulator import AsteriskSimulator, SimulatedCall, SimulatorTiming
 
 SECRET = "call-tests-secret"
 OPEN_MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/Brussels"))

@@ -7,7 +7,7 @@ import asyncio
 from voicebot.calllog.records import CallOutcome
 from voicebot.calllog.views import CallDetail
 from voicebot.telephony import contract
-from voicebot.telephony.simulator_dialplan import DepartmentBehaviour
+from voicebot.telephony.simulator import DepartmentBehaviour
 
 from .conftest import CallStack, say, wait_quiet
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from voicebot.telephony.asterisk_conf import ConfFile, Dialplan, load_conf, parse_dialplan
+from tests.support.asterisk_conf import ConfFile, Dialplan, load_conf, parse_dialplan
 
 REPO = Path(__file__).resolve().parents[2]
 DIALPLANS = REPO / "dialplans"

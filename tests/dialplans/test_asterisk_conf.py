@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from voicebot.telephony.asterisk_conf import (
+from tests.support.asterisk_conf import (
     ConfError,
     GotoTarget,
     extension_matches,

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.asterisk_conf import ConfFile, Dialplan, load_conf
 from voicebot.telephony import contract
-from voicebot.telephony.asterisk_conf import ConfFile, Dialplan, load_conf
 
 from .conftest import DIALPLANS, REPO
 

@@ -6,10 +6,7 @@ import re
 
 import pytest
 
-from voicebot.knowledge.loader import load_kb, sample_kb_path
-from voicebot.telephony import contract
-from voicebot.telephony.ami_codec import AmiEvent, AmiHeaders
-from voicebot.telephony.asterisk_conf import (
+from tests.support.asterisk_conf import (
     ConfFile,
     Dialplan,
     DialplanStep,
@@ -19,6 +16,9 @@ from voicebot.telephony.asterisk_conf import (
     substitute,
     variable_references,
 )
+from voicebot.knowledge.loader import load_kb, sample_kb_path
+from voicebot.telephony import contract
+from voicebot.telephony.ami_codec import AmiEvent, AmiHeaders
 from voicebot.telephony.channels import ChannelDirectory, DialStatus
 from voicebot.telephony.simulator import AsteriskSimulator
 

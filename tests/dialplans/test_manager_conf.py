@@ -6,9 +6,9 @@ import ast
 import ipaddress
 from pathlib import Path
 
+from tests.support.asterisk_conf import ConfFile
 from voicebot.telephony import contract
 from voicebot.telephony.ami_codec import AmiEvent
-from voicebot.telephony.asterisk_conf import ConfFile
 from voicebot.telephony.channels import ChannelDirectory
 
 from .conftest import REPO

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from tests.support.asterisk_conf import Dialplan, load_conf
 from voicebot.knowledge.loader import load_kb, sample_kb_path
 from voicebot.telephony import contract
-from voicebot.telephony.asterisk_conf import Dialplan, load_conf
 
 from .conftest import DIALPLANS
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+from tests.support.asterisk_conf import Dialplan, substitute
 from voicebot.telephony import contract
 from voicebot.telephony.ami_codec import AmiEvent
-from voicebot.telephony.asterisk_conf import Dialplan, substitute
 
 from .flows import FlowRun, run_flows, simulated_pbx, unused_port
 

@@ -13,10 +13,10 @@ import pytest
 import pytest_asyncio
 
 from tests.e2e.conversation import AssistantRenders
+from tests.support.caller import CallerVoice
 from voicebot.dialog.prompts import PromptBook
 from voicebot.knowledge.loader import load_kb, sample_kb_path
 from voicebot.speech.tts import SpeechSynthesizer
-from voicebot.testing.caller import CallerVoice
 
 
 @pytest.fixture(scope="session")

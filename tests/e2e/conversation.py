@@ -6,11 +6,11 @@ import asyncio
 from pathlib import Path
 
 from tests.e2e.served import ServedAssistant
+from tests.support.caller import say
 from voicebot.dialog.prompts import Prompt
 from voicebot.speech.tts import SpeechSynthesizer
 from voicebot.speech.tts_cache import TtsCache
 from voicebot.telephony.simulator import SimulatedCall
-from voicebot.testing.caller import say
 
 BYTES_PER_SECOND = 16_000
 """8 kHz slin16."""

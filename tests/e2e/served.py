@@ -1,6 +1,6 @@
 """A running ``voicebot serve`` seen from outside: its simulator, its API and its live events.
 
-Wraps :func:`voicebot.testing.serve_process.start_serve` with what end-to-end tests
+Wraps :func:`tests.support.serve_process.start_serve` with what end-to-end tests
 observe: an HTTP client with manager and operator keys (made directly in the serve
 process's call log database, as ``voicebot keys create`` would), and a recorder of the
 live event stream (Server-Sent Events) that the call sessions publish as they run.
@@ -19,10 +19,10 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 
+from tests.support.serve_process import ServeProcess, start_serve
 from voicebot.api.auth import create_key
 from voicebot.calllog.db import create_calllog_engine
 from voicebot.telephony.simulator import AsteriskSimulator
-from voicebot.testing.serve_process import ServeProcess, start_serve
 
 OPEN_HOURS = "2026-11-23T10:00:00+01:00"
 """A Monday morning in Brussels (no holiday): every department and the operator are open."""

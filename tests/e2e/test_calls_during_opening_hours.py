@@ -26,11 +26,11 @@ from tests.e2e.conversation import (
     wait_until_heard,
 )
 from tests.e2e.served import OPEN_HOURS, ServedAssistant, serve_assistant
+from tests.support.caller import CallerVoice, say
 from voicebot.calllog.models import Call, Turn
 from voicebot.dialog.prompts import PromptBook
 from voicebot.telephony import contract
 from voicebot.telephony.simulator import DepartmentBehaviour, SimulatedCall
-from voicebot.testing.caller import CallerVoice, say
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

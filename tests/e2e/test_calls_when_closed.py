@@ -15,8 +15,8 @@ from tests.e2e.conversation import (
     wait_until_heard,
 )
 from tests.e2e.served import SATURDAY_NIGHT, ServedAssistant, serve_assistant
+from tests.support.caller import CallerVoice, say
 from voicebot.dialog.prompts import PromptBook
-from voicebot.testing.caller import CallerVoice, say
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from tests.e2e.conversation import BYTES_PER_SECOND, GREETING_BEFORE_TALKING_S
 from tests.e2e.served import OPEN_HOURS
+from tests.support.caller import CallerVoice, say
+from tests.support.serve_process import ServeProcess, start_serve
 from voicebot.calllog.db import create_calllog_engine
 from voicebot.calllog.models import Call, Transfer, Turn
-from voicebot.testing.caller import CallerVoice, say
-from voicebot.testing.serve_process import ServeProcess, start_serve
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.reliability.harness import QUESTION, Bot, start_bot
-from voicebot.testing.caller import CallerVoice
+from tests.support.caller import CallerVoice
 
 LONG_MARK = "reliability"
 

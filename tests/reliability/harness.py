@@ -22,10 +22,10 @@ import httpx
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.pool import NullPool
 
+from tests.support.caller import first_reply_after, say
+from tests.support.serve_process import ServeProcess, start_serve
 from voicebot.calllog.models import Call, Turn
 from voicebot.telephony.simulator import SimulatedCall, SimulatorTiming
-from voicebot.testing.caller import first_reply_after, say
-from voicebot.testing.serve_process import ServeProcess, start_serve
 
 RELIABILITY_KB = Path(__file__).parent / "data" / "kb.yaml"
 QUESTION = "quelles sont vos heures d'ouverture"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from voicebot.telephony.simulator import AsteriskSimulator
-from voicebot.telephony.simulator_ami import SimulatedAmiServer
+from voicebot.telephony.simulator.ami import SimulatedAmiServer
 
 from .conftest import SECRET, USERNAME
 

@@ -1,8 +1,8 @@
 """A faithful Asterisk stand-in for tests, the demo and load tests.
 
-``AsteriskSimulator`` combines the manager interface (``simulator_ami``) with a small PBX
+``AsteriskSimulator`` combines the manager interface (``ami``) with a small PBX
 model running the project's dialplan (dialplans/extensions.conf, contexts
-``voicebot-incoming`` and ``voicebot-departments``, see ``simulator_dialplan``) and
+``voicebot-incoming`` and ``voicebot-departments``, see ``dialplan``) and
 emitting the AMI events a real Asterisk emits, in the order observed on an Asterisk built
 from master:
 
@@ -46,41 +46,29 @@ from typing import Any
 
 from voicebot.telephony import contract
 from voicebot.telephony.ami_codec import AmiHeaders
-from voicebot.telephony.simulator_ami import (
+from voicebot.telephony.simulator.ami import (
     PRIV_CALL,
     AmiSession,
     SimulatedAmiServer,
 )
-from voicebot.telephony.simulator_call import (
+from voicebot.telephony.simulator.call import (
     CallStage,
     EmittedEvent,
-    HeardFrame,
     RecordedAction,
     SimulatedCall,
 )
-from voicebot.telephony.simulator_channels import (
+from voicebot.telephony.simulator.channels import (
     ChannelState,
     SimChannel,
     new_channel,
 )
-from voicebot.telephony.simulator_dialplan import (
+from voicebot.telephony.simulator.dialplan import (
     AudioSocketMode,
     DepartmentBehaviour,
     SimulatedDialplan,
     SimulatorTiming,
 )
-from voicebot.telephony.simulator_events import ChannelEvents
-
-__all__ = [
-    "AsteriskSimulator",
-    "AudioSocketMode",
-    "DepartmentBehaviour",
-    "EmittedEvent",
-    "HeardFrame",
-    "RecordedAction",
-    "SimulatedCall",
-    "SimulatorTiming",
-]
+from voicebot.telephony.simulator.events import ChannelEvents
 
 _LOGGER = logging.getLogger(__name__)
 

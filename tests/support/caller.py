@@ -6,7 +6,7 @@ import asyncio
 import time
 
 from voicebot.speech.tts import SpeechSynthesizer
-from voicebot.telephony.simulator_call import SimulatedCall
+from voicebot.telephony.simulator import SimulatedCall
 
 SILENCE_FRAME = bytes(320)
 

@@ -2,7 +2,7 @@
 
 ``voicebot keys create --role R [--name N]``, ``keys list``, ``keys revoke ID``,
 ``voicebot calllog migrate`` and ``calllog purge [--older-than-days N]``. Handlers take
-``(args, settings)`` and return the exit code, as in :mod:`voicebot.cli`.
+``(args, settings)`` and return the exit code.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import socket
-from typing import Any
 
 from sqlalchemy import exc as sa_exc
 
@@ -18,12 +17,13 @@ from voicebot.api.auth import KeyNotFoundError, issue_key, list_keys, revoke_key
 from voicebot.calllog.db import create_calllog_engine, migrate
 from voicebot.calllog.models import ApiRole
 from voicebot.calllog.purge import purge
+from voicebot.cli.errors import CommandError, SubParsers
 from voicebot.config import Settings
 
 ROLES = [role.value for role in ApiRole]
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: SubParsers) -> None:
     """Add the ``keys`` and ``calllog`` commands to ``voicebot``'s sub-parsers."""
     keys = subparsers.add_parser("keys", help="API keys of the web API and pages")
     key_commands = keys.add_subparsers(title="keys commands", metavar="KEYSCOMMAND")
@@ -52,19 +52,12 @@ def register(subparsers: Any) -> None:
     purge_cmd.set_defaults(handler=_cmd_calllog_purge)
 
 
-def _command_error(message: str) -> Exception:
-    # Imported here: voicebot.cli imports this module to register the commands.
-    from voicebot.cli import CommandError
-
-    return CommandError(message)
-
-
 def _database_url(settings: Settings) -> str:
     url = settings.resolved_database_url
     try:
         migrate(url)
     except (sa_exc.SQLAlchemyError, OSError) as error:
-        raise _command_error(f"call log database unavailable: {error}") from None
+        raise CommandError(f"call log database unavailable: {error}") from None
     return url
 
 
@@ -74,7 +67,7 @@ def _cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
     try:
         info, plaintext = issue_key(engine, name, args.role)
     except ValueError as error:
-        raise _command_error(str(error)) from None
+        raise CommandError(str(error)) from None
     finally:
         engine.dispose()
     print(plaintext)
@@ -106,7 +99,7 @@ def _cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
     try:
         info = revoke_key(engine, args.id)
     except KeyNotFoundError as error:
-        raise _command_error(str(error)) from None
+        raise CommandError(str(error)) from None
     finally:
         engine.dispose()
     print(f"key {info.id} ({info.role}, {info.name!r}) revoked")
@@ -124,7 +117,7 @@ def _cmd_calllog_purge(args: argparse.Namespace, settings: Settings) -> int:
     if days is None:
         days = settings.transcript_retention_days
     if days < 0:
-        raise _command_error(f"--older-than-days must not be negative, got {days}")
+        raise CommandError(f"--older-than-days must not be negative, got {days}")
     engine = create_calllog_engine(_database_url(settings))
     try:
         result = purge(engine, days)

@@ -7,7 +7,7 @@ session closing (action_login() returns -1), ``Response``/``ActionID``/``Message
 order (astman_send_response_full()), events as ``Event:`` + ``Privilege:`` + body
 (__ast_manager_event_multichan()), and FullyBooted right after a successful login.
 Channel actions (Setvar, Redirect, Originate...) are passed to the PBX model in
-``simulator.py`` through ``ActionHandler``.
+``asterisk.py`` through ``ActionHandler``.
 """
 
 from __future__ import annotations

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
 from voicebot.telephony import contract
-from voicebot.telephony.simulator_call import CallStage, SimulatedCall
-from voicebot.telephony.simulator_channels import ChannelState, new_channel
-from voicebot.telephony.simulator_events import ChannelEvents
+from voicebot.telephony.simulator.call import CallStage, SimulatedCall
+from voicebot.telephony.simulator.channels import ChannelState, new_channel
+from voicebot.telephony.simulator.events import ChannelEvents
 
 EndCall = Callable[[SimulatedCall, int, tuple[str, ...]], None]
 """Simulator hook ending a call with a cause and the hangup-request events to emit."""

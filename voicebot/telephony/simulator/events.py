@@ -8,10 +8,9 @@ the event classes in the AMI event documentation (CALL, DIALPLAN, USER, DTMF, CD
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 from voicebot.telephony.ami_codec import AmiHeaders
-from voicebot.telephony.simulator_ami import (
+from voicebot.telephony.simulator.ami import (
     PRIV_CALL,
     PRIV_CDR,
     PRIV_DIALPLAN,
@@ -20,16 +19,13 @@ from voicebot.telephony.simulator_ami import (
     Fields,
     SimulatedAmiServer,
 )
-from voicebot.telephony.simulator_call import EmittedEvent
-from voicebot.telephony.simulator_channels import (
+from voicebot.telephony.simulator.call import EmittedEvent, SimulatedCall
+from voicebot.telephony.simulator.channels import (
     CAUSE_TEXT,
     ChannelState,
     SimChannel,
     bridge_fields,
 )
-
-if TYPE_CHECKING:
-    from voicebot.telephony.simulator_call import SimulatedCall
 
 
 class ChannelEvents:

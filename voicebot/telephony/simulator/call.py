@@ -7,7 +7,7 @@ and nothing at all during silence), sends a DTMF digit as one ASCII byte (0x03),
 by closing TCP -- never with a 0x00 message. From the assistant it accepts only audio and
 hangup: any other kind makes Asterisk log "Received AudioSocket message other than hangup
 or audio" and end AudioSocket(), which the simulator reproduces (the dialplan then goes on
-to the operator, see ``simulator_dialplan``).
+to the operator, see ``dialplan``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import wave
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from voicebot.telephony.ami_codec import AmiHeaders
 from voicebot.telephony.audiosocket_codec import (
@@ -39,10 +39,7 @@ from voicebot.telephony.audiosocket_codec import (
     encode,
     encode_audio,
 )
-from voicebot.telephony.simulator_channels import SimChannel
-
-if TYPE_CHECKING:
-    from voicebot.telephony.simulator import AsteriskSimulator
+from voicebot.telephony.simulator.channels import SimChannel
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -83,12 +80,23 @@ class EmittedEvent:
     headers: AmiHeaders
 
 
+class CallHost(Protocol):
+    """What a simulated call tells the PBX that placed it (``AsteriskSimulator``)."""
+
+    def on_assistant_gone(self, call: SimulatedCall) -> None:
+        """The assistant closed AudioSocket (or sent 0x00, or an invalid message)."""
+
+    def emit_dtmf(self, call: SimulatedCall, digit: str, *, begin: bool) -> None:
+        """DTMFBegin / DTMFEnd for a key the caller pressed."""
+
+    def on_caller_hangup(self, call: SimulatedCall, *, with_assistant: bool) -> None:
+        """The caller hung up."""
+
+
 class SimulatedCall:
     """A simulated caller connected to the assistant through AudioSocket."""
 
-    def __init__(
-        self, simulator: AsteriskSimulator, channel: SimChannel, call_id: uuid.UUID
-    ) -> None:
+    def __init__(self, simulator: CallHost, channel: SimChannel, call_id: uuid.UUID) -> None:
         self.simulator = simulator
         self.channel = channel
         """The channel the dialplan announces in the VoicebotCall UserEvent."""

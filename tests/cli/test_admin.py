@@ -10,11 +10,11 @@ import pytest
 
 from tests.calllog.factories import make_call
 from voicebot.api.auth import authenticate
-from voicebot.api.commands import register
 from voicebot.calllog.db import create_calllog_engine
 from voicebot.calllog.pseudonymize import Pseudonymizer
 from voicebot.calllog.repository import CallLogRepository
 from voicebot.cli import CommandError
+from voicebot.cli.admin import register
 from voicebot.config import Settings
 
 

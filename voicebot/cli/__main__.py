@@ -1,0 +1,7 @@
+"""``python -m voicebot.cli``: what worker processes and test harnesses run."""
+
+import sys
+
+from voicebot.cli.main import main
+
+sys.exit(main())
