@@ -30,7 +30,7 @@ WORKDIR /app
 # build. pyproject.toml pins the same version, which the "+cpu" build satisfies.
 RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY voicebot ./voicebot
 RUN pip install . && voicebot --help > /dev/null
 

@@ -5,7 +5,7 @@ VENV := .venv/bin
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup demo test lint bench reliability
+.PHONY: setup demo test lint bench reliability i18n
 setup:
 	@bash scripts/setup.sh
 
@@ -29,3 +29,10 @@ reliability: setup
 # Every figure of docs/benchmarks.md, in under 10 minutes (`make bench ARGS=--quick`: ~2).
 bench: setup
 	$(VENV)/python -m bench.run_all $(ARGS)
+
+# After adding or changing a staff-facing text: refresh every catalogue from the sources,
+# then translate the new entries (docs/decisions/i18n.md). setup compiles them.
+i18n: setup
+	$(VENV)/pybabel extract -F babel.cfg --no-location --sort-output -o .venv/messages.pot .
+	$(VENV)/pybabel update -i .venv/messages.pot -d voicebot/i18n/locale --no-fuzzy-matching --ignore-obsolete
+	$(VENV)/pybabel compile -d voicebot/i18n/locale --statistics

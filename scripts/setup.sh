@@ -35,3 +35,5 @@ if [ ! -f "$stamp" ]; then
     rm -f .venv/.voicebot-installed-*
     touch "$stamp"
 fi
+# The staff pages' translations: .po sources in git, .mo compiled here (docs/decisions/i18n.md).
+.venv/bin/pybabel -q compile -d voicebot/i18n/locale

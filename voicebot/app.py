@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi_offline import FastAPIOffline
 
 from voicebot.api.routes import callbacks, calls, health, kb, keys, live, stats
 from voicebot.api.services import ApiServices
@@ -90,7 +91,9 @@ def create_app(services: ApiServices) -> FastAPI:
 
     if services.writer is not None:
         services.metrics.track_spool(services.writer)
-    app = FastAPI(
+    # Swagger UI and ReDoc from the assets packaged with fastapi-offline, not a CDN: the
+    # city's network may have no internet access, and /docs must still work there.
+    app = FastAPIOffline(
         title="voicebot",
         version="0.1.0",
         description=DESCRIPTION,

@@ -54,7 +54,13 @@ class CdpError(RuntimeError):
 class Browser:
     """One headless Chromium with one page, driven synchronously."""
 
-    def __init__(self, user_data_dir: Path, width: int = 1400, height: int = 1000) -> None:
+    def __init__(
+        self,
+        user_data_dir: Path,
+        width: int = 1400,
+        height: int = 1000,
+        accept_language: str = "fr-BE,fr",
+    ) -> None:
         to_chrome_r, self._to_chrome = _high_pipe()
         self._from_chrome, from_chrome_w = _high_pipe()
         # bash moves the pipe ends to the descriptors 3 and 4 chromium expects; they were
@@ -69,6 +75,8 @@ class Browser:
                 *FLAGS,
                 f"--user-data-dir={user_data_dir}",
                 f"--window-size={width},{height}",
+                # What a Belgian French-speaking member of staff's browser asks for.
+                f"--accept-lang={accept_language}",
                 "about:blank",
             ],
             pass_fds=(to_chrome_r, from_chrome_w),
@@ -196,6 +204,13 @@ class Browser:
         data = self.send("Page.captureScreenshot", {"format": "png"}, timeout=30.0)["data"]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data))
+
+    def set_viewport(self, width: int, height: int) -> None:
+        """Emulate a window of ``width`` × ``height`` CSS pixels (a phone: 320 wide)."""
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
+        )
 
     def close(self) -> None:
         """Quit chromium."""

@@ -83,21 +83,20 @@ def test_dashboard_renders_charts_with_the_seeded_data(
     assert browser.evaluate("location.pathname") == "/dashboard"
     data = browser.evaluate(CHART_DATA)
     assert data["calls"] == "7"
-    assert set(data["legend"]) == {"population", "faq:opening_hours", "none", "waste"}
+    hours = "quelles sont vos heures d'ouverture"
+    assert set(data["legend"]) == {"Service Population", hours, "Non compris", "Propreté"}
     assert len(data["intents"]) == 40
-    assert ["none", "04/03", "2"] in data["intents"]
-    assert sorted(data["outcomes"]) == [
-        ["calls", "answered", "2"],
-        ["calls", "callback", "1"],
-        ["calls", "failed", "1"],
-        ["calls", "transferred", "3"],
-    ]
-    assert ["transfers answered", "Service Population", "2"] in data["departments"]
+    assert ["Non compris", "4 mars", "2"] in data["intents"]
+    outcomes = ["Transféré à un service", "Répondu par l'assistant", "Rappel demandé", "Non traité"]
+    assert sorted(data["outcomes"]) == sorted(
+        [["appels", name, count] for name, count in zip(outcomes, "3211", strict=True)]
+    )
+    assert ["transferts décrochés", "Service Population", "2"] in data["departments"]
     assert data["contained"] == [
-        ["contained resolution", "04/03", "0.25"],
-        ["contained resolution", "05/03", "0.33"],
+        ["résolus par l'assistant", "4 mars", "0.25"],
+        ["résolus par l'assistant", "5 mars", "0.33"],
     ]
-    assert set(data["labels"]) == {"transferred", "answered", "callback", "failed"}
+    assert set(data["labels"]) == set(outcomes)
     # Laid out for real: every chart has a visible size.
     assert len(data["svgSizes"]) == 4 and all(w > 200 and h > 100 for w, h in data["svgSizes"])
     assert any("permis de pêche" in q for q in data["questions"])
@@ -115,7 +114,7 @@ def test_console_shows_live_transfers_and_clears_a_callback(
         browser.evaluate("document.querySelector('.callback .number').textContent")
         == "0470 11 22 33"
     )
-    browser.wait_for("document.getElementById('live-status').textContent === 'live'")
+    browser.wait_for("document.getElementById('live-status').textContent === 'en direct'")
 
     bus = api.services.live_bus
     bus.publish(live_event("call_started", "live-1", language="fr"))
@@ -143,20 +142,20 @@ def test_console_shows_live_transfers_and_clears_a_callback(
         "dept": "Service Population",
         "summary": "Renouvellement de carte d'identité",
         "said": ["“bonjour”", "“je dois renouveler ma carte d'identité”"],
-        "state": "transferring",
+        "state": "transfert en cours",
     }
     assert browser.evaluate("document.getElementById('active-calls').textContent") == "1"
     browser.screenshot(SCREENSHOTS / "console.png")
 
     bus.publish(live_event("call_ended", "live-1", outcome="transferred"))
     browser.wait_for(
-        "document.querySelector('li.transfer[data-call-id=\"live-1\"] .state').textContent === 'ended'"
+        "document.querySelector('li.transfer[data-call-id=\"live-1\"] .state').textContent === 'terminé'"
     )
 
     browser.submit_and_wait("document.querySelector('.callback button.done').click()")
     assert (
         browser.evaluate("document.querySelector('#callback-rows').textContent.trim()")
-        == "No callback waiting."
+        == "Aucun rappel en attente."
     )
     # The page reloaded from the server: the transfer is still listed from the board.
     browser.wait_for("document.querySelector('li.transfer[data-call-id=\"live-1\"]') !== null")

@@ -32,7 +32,7 @@ def sign_in(client: TestClient, key: str, next_page: str = "") -> httpx.Response
 
 def test_pages_redirect_to_sign_in_and_back(api: Api, browser: TestClient) -> None:
     home = browser.get("/", follow_redirects=False)
-    assert home.status_code == 303 and home.headers["location"] == "/dashboard"
+    assert home.status_code == 303 and home.headers["location"] == "/login"
     page = browser.get(DASHBOARD, follow_redirects=False)
     assert page.status_code == 303
     assert (
@@ -52,7 +52,7 @@ def test_pages_redirect_to_sign_in_and_back(api: Api, browser: TestClient) -> No
 
 def test_sign_in_refuses_bad_keys_and_foreign_redirects(api: Api, browser: TestClient) -> None:
     bad = sign_in(browser, "vb_wrong")
-    assert bad.status_code == 401 and "Unknown or revoked key." in bad.text
+    assert bad.status_code == 401 and "Clé inconnue ou révoquée." in bad.text
     assert "set-cookie" not in bad.headers
     response = sign_in(browser, api.keys["operator"], "//evil.example/steal")
     assert response.headers["location"] == "/console"  # operators land on the console
@@ -76,7 +76,7 @@ def test_roles_are_enforced_on_pages(api: Api, browser: TestClient) -> None:
     assert browser.get("/console").status_code == 200
     sign_in(browser, api.keys["manager"])
     refused = browser.get("/console")
-    assert refused.status_code == 403 and "operator or admin" in refused.text
+    assert refused.status_code == 403 and "opérateur ou administrateur" in refused.text
     sign_in(browser, api.keys["admin"])
     assert browser.get("/console").status_code == 200
     assert browser.get("/dashboard").status_code == 200
@@ -100,31 +100,32 @@ def test_dashboard_charts_show_the_seeded_calls(api: Api, browser: TestClient) -
     assert "default-src 'self'" in page.headers["content-security-policy"]
     html = page.text
     assert 'id="kpi-calls"><span class="value">7<' in html
-    assert 'id="kpi-contained"><span class="value">29 %<' in html
+    assert 'id="kpi-contained"><span class="value">29\xa0%<' in html
 
     intents = chart_in(html, "chart-intents")
-    assert set(legend(intents)) == {"population", "faq:opening_hours", "none", "waste"}
+    hours = "quelles sont vos heures d'ouverture"
+    assert set(legend(intents)) == {"Service Population", hours, "Non compris", "Propreté"}
     points = values(intents, "circle")
     assert len(points) == 4 * 10  # four intents × ten days
-    assert points[("none", "04/03")] == "2" and points[("waste", "05/03")] == "1"
-    assert points[("population", "06/03")] == "0"
+    assert points[("Non compris", "4 mars")] == "2" and points[("Propreté", "5 mars")] == "1"
+    assert points[("Service Population", "6 mars")] == "0"
 
     outcomes = values(chart_in(html, "chart-outcomes"), "rect")
     assert outcomes == {
-        ("calls", "transferred"): "3",
-        ("calls", "answered"): "2",
-        ("calls", "callback"): "1",
-        ("calls", "failed"): "1",
+        ("appels", "Transféré à un service"): "3",
+        ("appels", "Répondu par l'assistant"): "2",
+        ("appels", "Rappel demandé"): "1",
+        ("appels", "Non traité"): "1",
     }
     departments = values(chart_in(html, "chart-departments"), "rect")
-    assert departments[("calls", "Service Population")] == "2"
-    assert departments[("transfers answered", "Service Population")] == "2"
-    assert departments[("transfers answered", "Propreté")] == "0"
+    assert departments[("appels", "Service Population")] == "2"
+    assert departments[("transferts décrochés", "Service Population")] == "2"
+    assert departments[("transferts décrochés", "Propreté")] == "0"
 
     contained = values(chart_in(html, "chart-contained"), "circle")
     assert contained == {
-        ("contained resolution", "04/03"): "0.25",
-        ("contained resolution", "05/03"): "0.33",
+        ("résolus par l'assistant", "4 mars"): "0.25",
+        ("résolus par l'assistant", "5 mars"): "0.33",
     }
     assert 'class="question-group"' in html and "permis de pêche" in html
 
@@ -134,15 +135,16 @@ def test_dashboard_language_filter_and_bad_filters(api: Api, browser: TestClient
     english = browser.get(DASHBOARD + "&language=en&bucket=week").text
     assert 'id="kpi-calls"><span class="value">2<' in english
     assert values(chart_in(english, "chart-outcomes"), "rect") == {
-        ("calls", "answered"): "1",
-        ("calls", "transferred"): "1",
+        ("appels", "Répondu par l'assistant"): "1",
+        ("appels", "Transféré à un service"): "1",
     }
-    assert values(chart_in(english, "chart-departments"), "rect") == {("calls", "Propreté"): "1"}
-    assert "Intent counts cover all languages." in english
+    assert values(chart_in(english, "chart-departments"), "rect") == {("appels", "Propreté"): "1"}
+    assert "Les intentions couvrent toutes les langues." in english
     weekly = values(chart_in(english, "chart-intents"), "circle")
-    assert weekly[("population", "04/03 wk")] == "2"
+    assert weekly[("Service Population", "semaine du 4 mars")] == "2"
     bad = browser.get("/dashboard?start=2024-03-10&end=2024-03-01")
-    assert bad.status_code == 422 and "start: must not be after end" in bad.text
+    assert bad.status_code == 422
+    assert "La date de début ne peut pas être après la date de fin." in bad.text
     assert browser.get("/dashboard?start=tomorrow").status_code == 422
     assert browser.get("/dashboard?bucket=hour").status_code == 422
 
@@ -166,7 +168,7 @@ def test_console_shows_callbacks_and_marks_them_done(api: Api, browser: TestClie
     assert cross.status_code == 403
     done = browser.post(f"/console/callbacks/{callback_id}/done", follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == "/console#callbacks"
-    assert "No callback waiting." in browser.get("/console/callbacks").text
+    assert "Aucun rappel en attente." in browser.get("/console/callbacks").text
     assert browser.post("/console/callbacks/999999/done").status_code == 404
 
 

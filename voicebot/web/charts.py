@@ -97,11 +97,11 @@ def _open(kind: str, title: str, frame: _Frame) -> tuple[list[str], str]:
     return parts, chart_id
 
 
-def _empty(kind: str, title: str, frame: _Frame) -> Markup:
+def _empty(kind: str, title: str, frame: _Frame, text: str) -> Markup:
     parts, _ = _open(f"{kind} chart-empty", title, frame)
     parts.append(
         f'<text x="{frame.width / 2:.1f}" y="{frame.height / 2:.1f}" text-anchor="middle" '
-        f'fill="#555555">No data for this period</text></svg>'
+        f'fill="#555555">{escape(text)}</text></svg>'
     )
     return Markup("".join(parts))
 
@@ -172,12 +172,13 @@ def line_chart(
     height: int = 300,
     y_format: Callable[[float], str] = format_number,
     y_max: float | None = None,
+    empty_text: str = "No data for this period",
 ) -> Markup:
     """One polyline with point markers per series over evenly spaced categories."""
     _check(categories, series)
     frame = _Frame(width, height, left=52, right=28, top=32, bottom=48)
     if not categories or not series:
-        return _empty("line-chart", title, frame)
+        return _empty("line-chart", title, frame, empty_text)
     peak = max((max(s.values) for s in series), default=0.0)
     ticks = nice_ticks(y_max if y_max is not None else peak)
     top_value = ticks[-1]
@@ -221,12 +222,13 @@ def bar_chart(
     width: int = 640,
     height: int = 300,
     y_format: Callable[[float], str] = format_number,
+    empty_text: str = "No data for this period",
 ) -> Markup:
     """Vertical bars, grouped per category, one colour per series, values above the bars."""
     _check(categories, series)
     frame = _Frame(width, height, left=52, right=16, top=44, bottom=64)
     if not categories or not series:
-        return _empty("bar-chart", title, frame)
+        return _empty("bar-chart", title, frame, empty_text)
     ticks = nice_ticks(max((max(s.values) for s in series), default=0.0))
     top_value = ticks[-1]
     group = frame.plot_width / len(categories)

@@ -12,14 +12,16 @@ from markupsafe import Markup
 from voicebot.api.services import ApiServices
 from voicebot.calllog.clustering import TextGroup
 from voicebot.calllog.stats import Bucket, CallStats, CountRow, Dimension
-from voicebot.web.charts import Series, bar_chart, format_percent, line_chart
+from voicebot.i18n.catalogues import N_, TranslatableError
+from voicebot.web.charts import Series, bar_chart, line_chart
+from voicebot.web.labels import Labels
 
 TOP_INTENTS = 6
 MAX_DAYS = 366
 OTHER = "other"
 
 
-class DashboardQueryError(ValueError):
+class DashboardQueryError(TranslatableError):
     """A dashboard filter is wrong; the message names it."""
 
 
@@ -49,18 +51,20 @@ class DashboardQuery:
             try:
                 return date.fromisoformat(text)
             except ValueError:
-                raise DashboardQueryError(f"{name}: {text!r} is not a date (YYYY-MM-DD)") from None
+                raise DashboardQueryError(
+                    N_("%(field)s: %(value)s is not a date (YYYY-MM-DD)"), field=name, value=text
+                ) from None
 
         end_day = day("end", end, today)
         start_day = day("start", start, end_day - timedelta(days=29))
         if start_day > end_day:
-            raise DashboardQueryError("start: must not be after end")
+            raise DashboardQueryError(N_("The start date must not be after the end date."))
         if (end_day - start_day).days >= MAX_DAYS:
-            raise DashboardQueryError(f"the range is limited to {MAX_DAYS} days")
+            raise DashboardQueryError(N_("The period is limited to %(days)s days."), days=MAX_DAYS)
         if bucket not in (None, "", Bucket.DAY.value, Bucket.WEEK.value):
-            raise DashboardQueryError(f"bucket: {bucket!r} must be day or week")
+            raise DashboardQueryError(N_("%(value)s: choose per day or per week."), value=bucket)
         if language is not None and (len(language) > 16 or not language.isalpha()):
-            raise DashboardQueryError(f"language: {language!r} is not a language code")
+            raise DashboardQueryError(N_("%(value)s is not a language code."), value=language)
         return cls(start_day, end_day, language or None, Bucket(bucket or Bucket.DAY.value))
 
     def span(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -98,11 +102,16 @@ class Dashboard:
     languages: tuple[str, ...]
 
 
-def _label(day: date, bucket: Bucket) -> str:
-    return f"{day:%d/%m}" if bucket is Bucket.DAY else f"{day:%d/%m} wk"
+def _label(day: date, bucket: Bucket, labels: Labels) -> str:
+    text = labels.loc.day(day)
+    if bucket is Bucket.WEEK:
+        return labels.loc.gettext("week of %(day)s") % {"day": text}
+    return text
 
 
-def _series_by_bucket(rows: list[CountRow], query: DashboardQuery, keys: list[str]) -> list[Series]:
+def _series_by_bucket(
+    rows: list[CountRow], query: DashboardQuery, keys: list[str], labels: Labels
+) -> list[Series]:
     days = query.buckets()
     index = {day: position for position, day in enumerate(days)}
     values: dict[str, list[float]] = {key: [0.0] * len(days) for key in keys}
@@ -112,21 +121,27 @@ def _series_by_bucket(rows: list[CountRow], query: DashboardQuery, keys: list[st
         key = row.key if row.key in values else OTHER
         if key in values:
             values[key][index[row.bucket.date()]] += row.count
-    return [Series(key, tuple(values[key])) for key in keys]
+    return [
+        Series(
+            labels.loc.gettext("Other") if key == OTHER else labels.intent(key), tuple(values[key])
+        )
+        for key in keys
+    ]
 
 
-def build_dashboard(services: ApiServices, query: DashboardQuery) -> Dashboard:
+def build_dashboard(services: ApiServices, query: DashboardQuery, labels: Labels) -> Dashboard:
     """Query the statistics (blocking: call from a worker thread) and draw the charts."""
     stats = services.stats
     start, end = query.span(stats.timezone)
     kb = services.kb_store.current()
+    loc = labels.loc
+    _ = loc.gettext
     language = query.language
-    names = {d.id: d.name.get(kb.city.default_language, d.id) for d in kb.departments}
-    names["operator"] = kb.operator.name.get(kb.city.default_language, "operator")
+    empty = _("No data for this period")
 
     totals = stats.summary(start, end, None, language=language)[0]
     per_bucket = stats.summary(start, end, query.bucket, language=language)
-    labels = [_label(day, query.bucket) for day in query.buckets()]
+    axis = [_label(day, query.bucket, labels) for day in query.buckets()]
 
     # Turn rollups are not kept per language: the intent chart always covers them all.
     intent_rows = stats.counts(Dimension.INTENT, start, end, query.bucket)
@@ -136,29 +151,37 @@ def build_dashboard(services: ApiServices, query: DashboardQuery) -> Dashboard:
     ranked = sorted(totals_by_intent, key=lambda k: (-totals_by_intent[k], k))
     keys = ranked[:TOP_INTENTS] + ([OTHER] if len(ranked) > TOP_INTENTS else [])
     intents_chart = line_chart(
-        labels if keys else [],
-        _series_by_bucket(intent_rows, query, keys),
-        title="Requests per intent (turns, all languages)",
+        axis if keys else [],
+        _series_by_bucket(intent_rows, query, keys, labels),
+        title=_("Requests per intent (turns, all languages)"),
+        empty_text=empty,
+        y_format=loc.number,
     )
 
     outcome_rows = stats.counts(Dimension.OUTCOME, start, end, language=language)
     outcomes_chart = bar_chart(
-        [row.key or "" for row in outcome_rows],
-        [Series("calls", tuple(float(row.count) for row in outcome_rows))] if outcome_rows else [],
-        title="Calls per outcome",
+        [labels.outcome(row.key) for row in outcome_rows],
+        [Series(_("calls"), tuple(float(row.count) for row in outcome_rows))]
+        if outcome_rows
+        else [],
+        title=_("Calls per outcome"),
+        empty_text=empty,
+        y_format=loc.number,
     )
 
     if language is None:
-        transfers = [t for t in stats.transfers_by_department(start, end)]
+        transfers = stats.transfers_by_department(start, end)
         departments_chart = bar_chart(
-            [names.get(t.department, t.department) for t in transfers],
+            [labels.department(t.department) for t in transfers],
             [
-                Series("calls", tuple(float(t.calls) for t in transfers)),
-                Series("transfers answered", tuple(float(t.answered) for t in transfers)),
+                Series(_("calls"), tuple(float(t.calls) for t in transfers)),
+                Series(_("transfers answered"), tuple(float(t.answered) for t in transfers)),
             ]
             if transfers
             else [],
-            title="Calls and answered transfers per department",
+            title=_("Calls and answered transfers per department"),
+            empty_text=empty,
+            y_format=loc.number,
         )
     else:
         rows = [
@@ -167,20 +190,28 @@ def build_dashboard(services: ApiServices, query: DashboardQuery) -> Dashboard:
             if r.key is not None
         ]
         departments_chart = bar_chart(
-            [names.get(r.key or "", r.key or "") for r in rows],
-            [Series("calls", tuple(float(r.count) for r in rows))] if rows else [],
-            title="Calls per department",
+            [labels.department(r.key) for r in rows],
+            [Series(_("calls"), tuple(float(r.count) for r in rows))] if rows else [],
+            title=_("Calls per department"),
+            empty_text=empty,
+            y_format=loc.number,
         )
 
     # Only buckets with calls: a rate of an empty day is undefined, not zero.
     with_calls = [row for row in per_bucket if row.bucket is not None and row.calls]
     contained_chart = line_chart(
-        [_label(row.bucket.date(), query.bucket) for row in with_calls if row.bucket],
-        [Series("contained resolution", tuple(row.contained_rate or 0.0 for row in with_calls))]
+        [_label(row.bucket.date(), query.bucket, labels) for row in with_calls if row.bucket],
+        [
+            Series(
+                _("resolved by the assistant"),
+                tuple(row.contained_rate or 0.0 for row in with_calls),
+            )
+        ]
         if with_calls
         else [],
-        title="Share of calls resolved by the assistant alone",
-        y_format=format_percent,
+        title=_("Share of calls resolved by the assistant alone"),
+        empty_text=empty,
+        y_format=loc.percent,
         y_max=1.0,
     )
 

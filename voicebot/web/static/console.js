@@ -10,7 +10,9 @@
   const emptyNote = document.getElementById("no-transfers");
   const status = document.getElementById("live-status");
   const activeCalls = document.getElementById("active-calls");
-  const names = JSON.parse(document.getElementById("department-names").textContent || "{}");
+  // Names and words in the page language, written by the server.
+  const texts = JSON.parse(document.getElementById("console-texts").textContent || "{}");
+  const names = texts.departments || {};
   let active = parseInt(activeCalls.textContent, 10) || 0;
 
   function setActive(count) {
@@ -32,9 +34,10 @@
     item.dataset.callId = event.call_id;
     const department = event.department || "operator";
     item.querySelector(".department").textContent = names[department] || department;
-    item.querySelector(".extension").textContent = event.extension ? "ext. " + event.extension : "";
-    item.querySelector(".language").textContent = event.language || "";
-    item.querySelector(".intent").textContent = event.intent || "";
+    item.querySelector(".extension").textContent = event.extension
+      ? texts.ext.replace("%(extension)s", event.extension) : "";
+    item.querySelector(".language").textContent = (texts.languages || {})[event.language] || event.language || "";
+    item.querySelector(".intent").textContent = (texts.intents || {})[event.intent] || event.intent || "";
     item.querySelector(".summary").textContent = event.summary || "";
     const utterances = item.querySelector(".utterances");
     for (const text of event.utterances || []) {
@@ -51,14 +54,14 @@
     const item = findTransfer(event.call_id);
     if (item) {
       item.classList.add("ended");
-      item.querySelector(".state").textContent = "ended";
+      item.querySelector(".state").textContent = texts.ended;
     }
   }
 
   function connect() {
     const source = new EventSource("/console/events");
     source.addEventListener("ready", function () {
-      status.textContent = "live";
+      status.textContent = texts.live;
       status.className = "online";
     });
     source.addEventListener("call_started", function () { setActive(active + 1); });
@@ -69,7 +72,7 @@
     });
     source.onerror = function () {
       // EventSource reconnects by itself (retry sent by the server).
-      status.textContent = "reconnecting…";
+      status.textContent = texts.reconnecting;
       status.className = "offline";
     };
   }

@@ -1,0 +1,1 @@
+"""Translations and local formats of everything staff read (pages, CSV, display fields)."""
