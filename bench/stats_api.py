@@ -37,7 +37,7 @@ from bench.calllog_gen import DEFAULT_SCHEMA, DEFAULT_URL
 from bench.calllog_stats import hashed_bag_of_words
 from bench.measure import cpu_seconds, load_average, machine, summarize
 from tests.support.serve_process import free_port
-from voicebot.api.auth import create_key
+from voicebot.accounts.keys import create_key
 from voicebot.calllog.db import create_calllog_engine
 from voicebot.calllog.models import ApiKey, Call, Turn
 from voicebot.calllog.rows import utc_now

@@ -17,7 +17,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi_offline import FastAPIOffline
 
-from voicebot.api.routes import callbacks, calls, health, kb, keys, live, stats
+from voicebot.api.routes import accounts, audit, callbacks, calls, health, kb, keys, live, stats
 from voicebot.api.services import ApiServices
 from voicebot.web.pages import mount_pages
 
@@ -26,12 +26,17 @@ _LOGGER = logging.getLogger(__name__)
 DESCRIPTION = """
 Call logs, statistics, knowledge base and live events of the voicebot switchboard.
 
-Every `/api` endpoint needs an API key, sent as `Authorization: Bearer <key>` or
-`X-API-Key: <key>`. Roles: **operator** (live calls, transferred calls, callbacks),
-**manager** (calls, statistics, CSV), **admin** (knowledge base, keys, and everything
-else). Create the first admin key with `voicebot keys create --role admin`.
+Every `/api` endpoint needs an API key (for machines), sent as `Authorization: Bearer <key>`
+or `X-API-Key: <key>`, or the session cookie of a staff member signed in at `/login`.
+Roles: **operator** (live calls, transferred calls, callbacks), **manager** (calls,
+statistics, CSV), **kb_editor** (a manager who also edits the knowledge base), **admin**
+(accounts, keys, and everything else). Create the first admin account with
+`voicebot accounts create NAME --role admin`, or a key with `voicebot keys create`.
 
-After 10 failed attempts within a minute, a client address gets `429` with `Retry-After`.
+A valid key is never refused; after 10 wrong keys within a minute, an address gets `429`
+with `Retry-After` for further wrong keys. Passwords are limited per account (see
+`/login`). Every sign-in failure, lockout, account and key change and KB edit is in the
+audit trail (`GET /api/audit`).
 Times without a zone are taken in the city's time zone; answers are in UTC or, for
 statistics buckets, in the city's zone.
 """
@@ -39,10 +44,12 @@ statistics buckets, in the city's zone.
 TAGS = [
     {"name": "calls", "description": "Recorded calls (manager)."},
     {"name": "statistics", "description": "Figures from the hourly rollups (manager)."},
-    {"name": "knowledge base", "description": "FAQ entries and departments (admin)."},
+    {"name": "knowledge base", "description": "FAQ entries and departments (kb_editor)."},
     {"name": "callbacks", "description": "Callback queue (operator)."},
     {"name": "live", "description": "Live call events (operator)."},
-    {"name": "keys", "description": "API keys (admin)."},
+    {"name": "keys", "description": "API keys for machines (admin)."},
+    {"name": "accounts", "description": "Staff accounts (admin) and who is asking."},
+    {"name": "audit", "description": "Audit trail of sign-ins, accounts, keys, KB edits (admin)."},
     {"name": "health", "description": "Liveness and metrics (no key)."},
 ]
 
@@ -102,7 +109,7 @@ def create_app(services: ApiServices) -> FastAPI:
     )
     app.state.services = services
     api = APIRouter(prefix="/api")
-    for module in (calls, stats, kb, callbacks, live, keys):
+    for module in (calls, stats, kb, callbacks, live, keys, accounts, audit):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

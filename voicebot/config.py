@@ -7,6 +7,7 @@ setting and where it came from.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -59,6 +60,11 @@ class Settings:
     ami_secret: str = ""
     api_host: str = "127.0.0.1"
     api_port: int = 8080
+    forwarded_allow_ips: str = ""
+    """Reverse proxies (comma-separated addresses or networks, e.g. ``10.0.0.5`` or
+    ``10.0.0.0/24``) whose ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed.
+    Empty (the default): the headers are ignored, so no client can pick the address the
+    sign-in limits and the audit trail see. Set it only to the proxy in front of the API."""
     workers: int = 1
     pseudonym_key: str = DEFAULT_PSEUDONYM_KEY
     """Key of the caller-number pseudonymisation hash."""
@@ -124,6 +130,7 @@ class Settings:
             raise SettingsError("endpoint_silence_ms: below 100 ms callers get cut off")
         if self.simulated_time:
             self._check_simulated_time()
+        forwarded_allow_list(self.forwarded_allow_ips)
         return self
 
     def _check_simulated_time(self) -> None:
@@ -141,6 +148,21 @@ class Settings:
             )
         if self.production:
             raise SettingsError("simulated_time: only for demos and tests, not in production mode")
+
+
+def forwarded_allow_list(value: str) -> list[str]:
+    """The proxies of ``forwarded_allow_ips`` (empty: trust none); SettingsError if one is not
+    an address or network."""
+    entries = [item.strip() for item in value.split(",") if item.strip()]
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"forwarded_allow_ips: {entry!r} is not an IP address or network "
+                "(e.g. 10.0.0.5 or 10.0.0.0/24)"
+            ) from None
+    return entries
 
 
 def load_settings(

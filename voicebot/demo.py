@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from voicebot.api.auth import issue_key, revoke_key
+from voicebot.accounts.keys import issue_key, revoke_key
 from voicebot.api.services import build_services
 from voicebot.app import create_app
 from voicebot.calls.bootstrap import build_call_services, build_writer, vosk_model_dirs
@@ -162,7 +162,12 @@ async def run_demo(settings: Settings, options: DemoOptions) -> int:
     api_socket = socket.create_server(("127.0.0.1", 0))
     api_port = int(api_socket.getsockname()[1])
     api_server = uvicorn.Server(
-        uvicorn.Config(create_app(api), log_level="warning", timeout_graceful_shutdown=1)
+        uvicorn.Config(
+            create_app(api),
+            log_level="warning",
+            timeout_graceful_shutdown=1,
+            proxy_headers=False,
+        )
     )
     api_task = asyncio.create_task(api_server.serve(sockets=[api_socket]))
     options.out_dir.mkdir(parents=True, exist_ok=True)

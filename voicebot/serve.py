@@ -30,7 +30,7 @@ from voicebot.calls.observers import MetricsObserver
 from voicebot.calls.recognition import TranscriptScript
 from voicebot.calls.server import CallServer
 from voicebot.calls.services import CallServices
-from voicebot.config import Settings
+from voicebot.config import Settings, forwarded_allow_list
 from voicebot.knowledge.model import KnowledgeBase
 from voicebot.telephony.ami import AmiClient, AmiSettings
 from voicebot.telephony.channels import ChannelDirectory
@@ -172,7 +172,17 @@ def _api_server(
     sock.bind((settings.api_host, settings.api_port))
     sock.listen(128)
     sock.setblocking(False)
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2, lifespan="on")
+    proxies = forwarded_allow_list(settings.forwarded_allow_ips)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        timeout_graceful_shutdown=2,
+        lifespan="on",
+        # Off unless proxies are named: uvicorn's default believes X-Forwarded-For from
+        # 127.0.0.1, which let any local client pick the address the sign-in limits see.
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+    )
     return _ApiServer(config), sock
 
 

@@ -16,7 +16,10 @@ from fastapi.testclient import TestClient
 
 from tests.calllog.conftest import BACKENDS, Database, open_database
 from tests.calllog.factories import Turn, make_call
-from voicebot.api.auth import FailedAttemptLimiter, create_key
+from voicebot.accounts.keys import create_key
+from voicebot.accounts.limiter import LoginGuard
+from voicebot.accounts.passwords import FAST_TEST_COST, PasswordHashing
+from voicebot.accounts.service import StaffAuth
 from voicebot.api.kb_store import KnowledgeBaseStore
 from voicebot.api.live import InProcessLiveEventBus
 from voicebot.api.metrics import Metrics
@@ -37,6 +40,9 @@ NEW_FAQ_PARKING = {
     "answer": {"fr": "Le parking est derrière la maison communale.", "en": "Parking is behind."},
 }
 RANGE = {"start": "2024-03-04T00:00:00+01:00", "end": "2024-03-11T00:00:00+01:00"}
+ROLES = ("operator", "manager", "kb_editor", "admin")
+PASSWORD = "correct horse battery staple"
+"""Every test account's password (``test-<role>`` are the names)."""
 
 
 def seeded_calls() -> list[CallRecord]:
@@ -109,11 +115,24 @@ class Api:
         """Headers authenticating with the key of ``role``."""
         return {"Authorization": f"Bearer {self.keys[role]}"}
 
+    @staticmethod
+    def account(role: str) -> str:
+        """The sign-in name of the test account of ``role`` (password :data:`PASSWORD`)."""
+        return f"test-{role}"
+
     @contextmanager
-    def fresh_client(self, limiter: FailedAttemptLimiter | None = None) -> Iterator[TestClient]:
-        """A client on a new app sharing everything but the failed-attempt limiter."""
+    def fresh_client(self, guard: LoginGuard | None = None) -> Iterator[TestClient]:
+        """A client on a new app sharing everything but the sign-in limits."""
+        staff = self.services.staff
         services = dataclasses.replace(
-            self.services, auth_limiter=limiter or FailedAttemptLimiter()
+            self.services,
+            staff=StaffAuth(
+                staff.engine,
+                accounts=staff.accounts,
+                sessions=staff.sessions,
+                guard=guard or LoginGuard(),
+                audit=staff.audit,
+            ),
         )
         with TestClient(create_app(services)) as client:
             yield client
@@ -129,8 +148,10 @@ def make_services(db: Database, kb_path: Path, embedder: Embedder | None, tmp: P
         live_bus=InProcessLiveEventBus(),
         metrics=Metrics(),
         settings=Settings(data_dir=tmp, kb_path=kb_path),
+        staff=StaffAuth.with_hashing(db.engine, PasswordHashing(FAST_TEST_COST)),
         embedder=embedder,
         kb_poll_interval_s=0.2,
+        live_recheck_s=0.2,
     )
 
 
@@ -141,11 +162,12 @@ def running_api(kind: str, tmp: Path, embedder: Embedder | None) -> Iterator[Api
     shutil.copy(MINIMAL_KB, kb_path)
     with open_database(kind, tmp) as db:
         db.repository().save_calls(seeded_calls())
-        keys = {
-            role: create_key(db.engine, f"test {role}", role)
-            for role in ("operator", "manager", "admin")
-        }
+        keys = {role: create_key(db.engine, f"test {role}", role) for role in ROLES}
         services = make_services(db, kb_path, embedder, tmp)
+        for role in ROLES:
+            services.staff.accounts.create(
+                Api.account(role), PASSWORD, role, display_name=f"Test {role}"
+            )
         app = create_app(services)
         try:
             with TestClient(app) as client:

@@ -21,6 +21,7 @@ def serve(app: FastAPI, timeout: float = 10.0) -> Iterator[str]:
         log_level="warning",
         lifespan="on",
         timeout_graceful_shutdown=1,
+        proxy_headers=False,  # as serve by default: X-Forwarded-For is not believed
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="test-uvicorn", daemon=True)

@@ -209,3 +209,24 @@ def test_transfers_endpoint_shows_the_board_fed_by_the_bus(api: Api) -> None:
     item = next(item for item in body["data"] if item["call_id"] == "board-1")
     assert item["utterances"] == ["passeport"] and item["department"] == "population"
     assert item["ended"] is False and body["count"] == len(body["data"])
+
+
+def test_an_open_stream_ends_when_its_key_is_revoked(api: Api) -> None:
+    app = create_app(dataclasses.replace(api.services, board=LiveCallBoard()))
+    created = api.client.post(
+        "/api/keys", headers=api.as_role("admin"), json={"name": "wallboard", "role": "operator"}
+    ).json()
+    with serve(app) as base, httpx.Client(base_url=base, timeout=5.0) as client:
+        headers = {"X-API-Key": created["key"]}
+        with client.stream("GET", "/api/live", headers=headers) as response:
+            events = _sse_events(response, 4, deadline_s=10.0)
+            assert next(events) == ("ready", {})
+            api.services.live_bus.publish(live_event("call_started", "before-revoke"))
+            assert next(events)[1]["call_id"] == "before-revoke"
+            api.client.post(f"/api/keys/{created['id']}/revoke", headers=api.as_role("admin"))
+            # Within the recheck period (0.2 s here, 5 s by default) the stream says why it
+            # ends, and the server closes it: nothing more reaches a revoked key.
+            last = next(events)
+            assert last == ("session_ended", {"type": "session_ended", "reason": "revoked"})
+            api.services.live_bus.publish(live_event("call_started", "after-revoke"))
+            assert next(events, None) is None

@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import MINIMAL_KB, NEW_FAQ_PARKING
-from voicebot.api.auth import create_key
+from voicebot.accounts.keys import create_key
 from voicebot.api.kb_store import KnowledgeBaseStore
 from voicebot.api.live import InProcessLiveEventBus, RedisLiveEventBus
 from voicebot.api.services import build_services

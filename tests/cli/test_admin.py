@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.calllog.factories import make_call
-from voicebot.api.auth import authenticate
+from voicebot.accounts.keys import authenticate
 from voicebot.calllog.db import create_calllog_engine
 from voicebot.calllog.pseudonymize import Pseudonymizer
 from voicebot.calllog.repository import CallLogRepository

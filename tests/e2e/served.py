@@ -20,7 +20,7 @@ import httpx
 from sqlalchemy import Engine
 
 from tests.support.serve_process import ServeProcess, start_serve
-from voicebot.api.auth import create_key
+from voicebot.accounts.keys import create_key
 from voicebot.calllog.db import create_calllog_engine
 from voicebot.telephony.simulator import AsteriskSimulator
 

@@ -30,7 +30,7 @@ from tests.reliability.harness import (
     stored_calls,
     wait_stored,
 )
-from voicebot.api.auth import issue_key
+from voicebot.accounts.keys import issue_key
 from voicebot.calllog.models import Turn
 from voicebot.calllog.rows import MAX_FREE_TEXT
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import Api, running_api
+from tests.api.conftest import PASSWORD, Api, running_api
 from tests.api.server import serve
 from tests.web.cdp import Browser, chromium_available
 from voicebot.api.board import LiveCallBoard
@@ -44,10 +44,12 @@ def browser(tmp_path: Path) -> Iterator[Browser]:
     chromium.close()
 
 
-def sign_in(browser: Browser, base: str, key: str, page: str) -> None:
+def sign_in(browser: Browser, base: str, role: str, page: str) -> None:
+    """Sign in through the form as the test account of ``role``."""
     browser.goto(f"{base}/login?next={page}")
     browser.submit_and_wait(
-        f"document.getElementById('key').value = {json.dumps(key)};"
+        f"document.getElementById('name').value = {json.dumps(Api.account(role))};"
+        f"document.getElementById('password').value = {json.dumps(PASSWORD)};"
         "document.getElementById('login-form').submit();"
     )
 
@@ -76,10 +78,8 @@ CHART_DATA = """
 def test_dashboard_renders_charts_with_the_seeded_data(
     site: tuple[Api, str], browser: Browser
 ) -> None:
-    api, base = site
-    sign_in(
-        browser, base, api.keys["manager"], "/dashboard%3Fstart%3D2024-03-01%26end%3D2024-03-10"
-    )
+    _api, base = site
+    sign_in(browser, base, "manager", "/dashboard%3Fstart%3D2024-03-01%26end%3D2024-03-10")
     assert browser.evaluate("location.pathname") == "/dashboard"
     data = browser.evaluate(CHART_DATA)
     assert data["calls"] == "7"
@@ -108,7 +108,7 @@ def test_console_shows_live_transfers_and_clears_a_callback(
     site: tuple[Api, str], browser: Browser
 ) -> None:
     api, base = site
-    sign_in(browser, base, api.keys["operator"], "/console")
+    sign_in(browser, base, "operator", "/console")
     assert browser.evaluate("location.pathname") == "/console"
     assert (
         browser.evaluate("document.querySelector('.callback .number').textContent")

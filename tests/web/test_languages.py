@@ -32,7 +32,7 @@ def test_the_browser_language_is_followed_when_the_city_offers_it(browser: TestC
 
 
 def test_the_language_chosen_on_the_page_wins(api: Api, browser: TestClient) -> None:
-    sign_in(browser, api.keys["manager"])
+    sign_in(browser, "manager")
     switch = browser.get(
         "/language/en?next=/dashboard%3Fstart%3D2024-03-01", follow_redirects=False
     )
@@ -52,7 +52,7 @@ def test_the_language_chosen_on_the_page_wins(api: Api, browser: TestClient) -> 
 
 
 def test_the_language_switcher_lists_the_city_languages(api: Api, browser: TestClient) -> None:
-    sign_in(browser, api.keys["operator"])
+    sign_in(browser, "operator")
     html = browser.get("/console").text
     assert 'href="/language/en?next=/console" lang="en" hreflang="en"' in html
     assert '<span aria-current="true" lang="fr">FR</span>' in html
@@ -62,20 +62,21 @@ def test_each_role_lands_on_its_own_page(api: Api, browser: TestClient) -> None:
     for role, page in (
         ("operator", "/console"),
         ("manager", "/dashboard"),
+        ("kb_editor", "/dashboard"),
         ("admin", "/dashboard"),
     ):
-        sign_in(browser, api.keys[role])
+        sign_in(browser, role)
         home = browser.get("/", follow_redirects=False)
         assert home.status_code == 303 and home.headers["location"] == page, role
     # Asked to come back to a page the role may not open: the role's own page instead.
-    landed = sign_in(browser, api.keys["operator"], "/dashboard")
+    landed = sign_in(browser, "operator", "/dashboard")
     assert landed.headers["location"] == "/console"
-    landed = sign_in(browser, api.keys["manager"], "/console")
+    landed = sign_in(browser, "manager", "/console")
     assert landed.headers["location"] == "/dashboard"
 
 
 def test_error_pages_are_translated_and_keep_the_navigation(api: Api, browser: TestClient) -> None:
-    sign_in(browser, api.keys["manager"])
+    sign_in(browser, "manager")
     missing = browser.get("/no-such-page", headers={"Accept": "text/html"})
     assert missing.status_code == 404
     assert "Il n&#39;y a pas de page à cette adresse." in missing.text

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
-from voicebot.api.auth import FailedAttemptLimiter
+from voicebot.accounts.service import StaffAuth
 from voicebot.api.board import LiveCallBoard
 from voicebot.api.kb_store import KnowledgeBaseStore
 from voicebot.api.live import LiveEventBus, create_live_bus
@@ -35,13 +35,16 @@ class ApiServices:
     live_bus: LiveEventBus
     metrics: Metrics
     settings: Settings
+    staff: StaffAuth
+    """Accounts, sessions, API keys, sign-in limits and the audit trail."""
     embedder: Embedder | None = None
     """Embeds not-understood questions to group them; None: that statistic answers 503."""
     writer: CallLogWriter | None = None
     """The call log writer of this process, for ``/health`` and the spool gauge."""
     board: LiveCallBoard = field(default_factory=LiveCallBoard)
     """Transferred calls for the console, fed from ``live_bus`` while the app runs."""
-    auth_limiter: FailedAttemptLimiter = field(default_factory=FailedAttemptLimiter)
+    live_recheck_s: float = 5.0
+    """How often an open live stream checks that its key or session still works."""
     kb_poll_interval_s: float = 5.0
     """How often the app checks the KB file for edits made by another worker or by hand."""
 
@@ -85,6 +88,7 @@ def build_services(
         live_bus=create_live_bus(settings.redis_url),
         metrics=metrics,
         settings=settings,
+        staff=StaffAuth(engine),
         embedder=embedder,
         writer=writer,
     )

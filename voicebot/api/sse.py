@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi.responses import StreamingResponse
 
 from voicebot.api.live import Event, LiveEventBus
 
 KEEPALIVE_S = 15.0
+RECHECK_S = 5.0
+"""How often an open stream checks that its session or key still works."""
 RETRY_MS = 3000
 _EVENT_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
@@ -23,25 +26,56 @@ def format_event(event: Event) -> str:
     return f"event: {name}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
 
 
+AccessProbe = Callable[[], Awaitable[str | None]]
+"""Returns None while the stream's session or key still works, else why it ended."""
+
+
+def ended_event(reason: str) -> str:
+    """The last message of a stream whose session or key stopped working."""
+    data = json.dumps({"type": "session_ended", "reason": reason})
+    return f"event: session_ended\ndata: {data}\n\n"
+
+
 async def event_stream(
-    bus: LiveEventBus, *, keepalive_s: float = KEEPALIVE_S
+    bus: LiveEventBus,
+    *,
+    keepalive_s: float = KEEPALIVE_S,
+    probe: AccessProbe | None = None,
+    recheck_s: float = RECHECK_S,
 ) -> AsyncIterator[str]:
-    """Subscribe, send ``ready`` once listening, then every event and periodic keep-alives."""
+    """Subscribe, send ``ready`` once listening, then every event and periodic keep-alives.
+
+    With ``probe``, access is checked again every ``recheck_s``: a revoked key or an ended
+    session gets a final ``session_ended`` message and the stream stops (already-open
+    streams must not outlive the right to read them).
+    """
     async with bus.subscribe() as subscription:
         yield f"retry: {RETRY_MS}\nevent: ready\ndata: {{}}\n\n"
+        wait = min(keepalive_s, recheck_s) if probe is not None else keepalive_s
+        next_check = time.monotonic() + recheck_s
         while True:
-            event = await subscription.get(timeout=keepalive_s)
+            event = await subscription.get(timeout=wait)
+            if probe is not None and time.monotonic() >= next_check:
+                reason = await probe()
+                if reason is not None:
+                    yield ended_event(reason)
+                    return
+                next_check = time.monotonic() + recheck_s
             # A comment line keeps proxies from closing an idle stream and reveals
             # a vanished client at the next write.
             yield ": keepalive\n\n" if event is None else format_event(event)
 
 
 def event_stream_response(
-    bus: LiveEventBus, *, keepalive_s: float = KEEPALIVE_S
+    bus: LiveEventBus,
+    *,
+    keepalive_s: float = KEEPALIVE_S,
+    probe: AccessProbe | None = None,
+    recheck_s: float = RECHECK_S,
 ) -> StreamingResponse:
     """A ``text/event-stream`` response of the bus's events."""
     return StreamingResponse(
-        event_stream(bus, keepalive_s=keepalive_s),
+        event_stream(bus, keepalive_s=keepalive_s, probe=probe, recheck_s=recheck_s),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

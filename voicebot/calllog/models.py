@@ -55,18 +55,51 @@ TRANSCRIPT_TRGM_INDEX = "ix_turns_transcript_trgm"
 
 
 class ApiRole(StrEnum):
-    """What an API key may do."""
+    """What a staff account or an API key may do.
+
+    ``kb_editor`` sits between manager and admin: everything a manager may do, plus editing
+    the knowledge base. ``admin`` may do everything, accounts and keys included.
+    """
 
     OPERATOR = "operator"
     MANAGER = "manager"
+    KB_EDITOR = "kb_editor"
     ADMIN = "admin"
+
+    def grants(self, wanted: ApiRole) -> bool:
+        """Whether holding this role is enough for what ``wanted`` may do."""
+        return wanted in _ROLE_GRANTS[self]
+
+
+_ROLE_GRANTS: dict[ApiRole, frozenset[ApiRole]] = {
+    ApiRole.OPERATOR: frozenset({ApiRole.OPERATOR}),
+    ApiRole.MANAGER: frozenset({ApiRole.MANAGER}),
+    ApiRole.KB_EDITOR: frozenset({ApiRole.KB_EDITOR, ApiRole.MANAGER}),
+    ApiRole.ADMIN: frozenset(ApiRole),
+}
+ROLE_CHECK = "role IN ('operator', 'manager', 'kb_editor', 'admin')"
 
 
 class CallbackStatus(StrEnum):
     """State of a callback request in the operators' queue."""
 
     PENDING = "pending"
+    """To do: nobody has tried yet."""
+    NO_ANSWER = "no_answer"
+    """An operator called and nobody answered: to try again."""
+    CALLED_BACK = "called_back"
+    """An operator reached the caller."""
     DONE = "done"
+    """Closed without a call back (e.g. the caller called again, or a wrong number)."""
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the request still waits for an operator."""
+        return self in OPEN_CALLBACK_STATUSES
+
+
+OPEN_CALLBACK_STATUSES = frozenset({CallbackStatus.PENDING, CallbackStatus.NO_ANSWER})
+CALLBACK_STATUS_CHECK = "status IN ('pending', 'no_answer', 'called_back', 'done')"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -220,12 +253,19 @@ class Callback(Base):
     note: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default=CallbackStatus.PENDING.value)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When the request was closed (called back or done); None while it is open."""
     done_by: Mapped[str | None] = mapped_column(String(128))
+    callback_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    """``<call id>#<n>`` (n-th request of the call, from 0): the id the live event carries,
+    so that operators can act on a request before the call's record is written. None
+    only for rows stored before keys existed."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Calls back without an answer so far."""
 
     call: Mapped[Call] = relationship(back_populates="callbacks")
 
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'done')", name="status"),
+        CheckConstraint(CALLBACK_STATUS_CHECK, name="status"),
         Index("ix_callbacks_status_requested_at", "status", "requested_at"),
     )
 
@@ -244,7 +284,7 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    __table_args__ = (CheckConstraint("role IN ('operator', 'manager', 'admin')", name="role"),)
+    __table_args__ = (CheckConstraint(ROLE_CHECK, name="role"),)
 
 
 class CallHourly(Base):

@@ -13,7 +13,7 @@ import socket
 
 from sqlalchemy import exc as sa_exc
 
-from voicebot.api.auth import KeyNotFoundError, issue_key, list_keys, revoke_key
+from voicebot.accounts.keys import KeyNotFoundError, issue_key, list_keys, revoke_key
 from voicebot.calllog.db import create_calllog_engine, migrate
 from voicebot.calllog.models import ApiRole
 from voicebot.calllog.purge import purge

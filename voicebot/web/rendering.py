@@ -15,7 +15,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from voicebot.api.auth import ApiKeyInfo
+from voicebot.accounts.principal import Principal
 from voicebot.api.services import ApiServices
 from voicebot.i18n.catalogues import SOURCE_LANGUAGE, available_languages
 from voicebot.i18n.negotiation import choose_language
@@ -123,7 +123,7 @@ def error_page(
     request: Request,
     status_code: int,
     message: str,
-    key: ApiKeyInfo | None = None,
+    key: Principal | None = None,
     *,
     loc: PageLocale | None = None,
 ) -> HTMLResponse:

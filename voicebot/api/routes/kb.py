@@ -1,4 +1,4 @@
-"""The knowledge base: read it, edit FAQ entries and departments (admin keys)."""
+"""The knowledge base: read it, edit FAQ entries and departments (kb_editor and admin)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, HTTPException, Response, status
 from fastapi.concurrency import run_in_threadpool
 
-from voicebot.api.deps import AUTH_RESPONSES, AdminKey, ServicesDep, invalid, not_found
+from voicebot.api.deps import AUTH_RESPONSES, KbEditorKey, ServicesDep, invalid, not_found
 from voicebot.api.kb_store import (
     KbConflictError,
     KbEntryNotFoundError,
@@ -66,7 +66,7 @@ def _check_id(path_id: str, body_id: str | None) -> None:
 
 
 @router.get("", summary="The knowledge base as JSON")
-def get_kb(services: ServicesDep, _key: AdminKey, response: Response) -> dict[str, Any]:
+def get_kb(services: ServicesDep, _key: KbEditorKey, response: Response) -> dict[str, Any]:
     """The whole KB, in the shape of the YAML file (see ``kb.schema.json``)."""
     kb = services.kb_store.current()
     response.headers["ETag"] = f'"{kb.content_hash}"'
@@ -76,7 +76,7 @@ def get_kb(services: ServicesDep, _key: AdminKey, response: Response) -> dict[st
 @router.get(
     "/status", summary="KB version and router rebuild progress", response_model=KbStatusPublic
 )
-def kb_status(services: ServicesDep, _key: AdminKey) -> KbStatusPublic:
+def kb_status(services: ServicesDep, _key: KbEditorKey) -> KbStatusPublic:
     """Generation of the KB in force and the last one the router finished rebuilding for."""
     status_ = services.kb_store.status()
     return KbStatusPublic(
@@ -90,7 +90,7 @@ def kb_status(services: ServicesDep, _key: AdminKey) -> KbStatusPublic:
 @router.put("/faq/{faq_id}", summary="Create or replace an FAQ entry", responses=EDIT_RESPONSES)
 async def put_faq(
     services: ServicesDep,
-    _key: AdminKey,
+    _key: KbEditorKey,
     response: Response,
     faq_id: str,
     entry: FaqEntryIn,
@@ -109,7 +109,7 @@ async def put_faq(
 @router.patch("/faq/{faq_id}", summary="Change part of an FAQ entry", responses=EDIT_RESPONSES)
 async def patch_faq(
     services: ServicesDep,
-    _key: AdminKey,
+    _key: KbEditorKey,
     response: Response,
     faq_id: str,
     patch: MergePatch,
@@ -129,7 +129,11 @@ async def patch_faq(
     "/faq/{faq_id}", summary="Remove an FAQ entry", status_code=204, responses=EDIT_RESPONSES
 )
 async def delete_faq(
-    services: ServicesDep, _key: AdminKey, response: Response, faq_id: str, if_match: IfMatch = None
+    services: ServicesDep,
+    _key: KbEditorKey,
+    response: Response,
+    faq_id: str,
+    if_match: IfMatch = None,
 ) -> None:
     """Remove the entry; the router is rebuilt in the background."""
     store = services.kb_store
@@ -143,7 +147,7 @@ async def delete_faq(
 )
 async def put_department(
     services: ServicesDep,
-    _key: AdminKey,
+    _key: KbEditorKey,
     response: Response,
     dept_id: str,
     dept: DepartmentIn,
@@ -166,7 +170,7 @@ async def put_department(
 )
 async def patch_department(
     services: ServicesDep,
-    _key: AdminKey,
+    _key: KbEditorKey,
     response: Response,
     dept_id: str,
     patch: MergePatch,
@@ -190,7 +194,7 @@ async def patch_department(
 )
 async def delete_department(
     services: ServicesDep,
-    _key: AdminKey,
+    _key: KbEditorKey,
     response: Response,
     dept_id: str,
     if_match: IfMatch = None,

@@ -1,17 +1,18 @@
-"""API key management (admin keys)."""
+"""API key management (admins): keys are for machines; people have accounts."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Request, status
 
-from voicebot.api.auth import KeyNotFoundError, issue_key, list_keys, revoke_key
+from voicebot.accounts.keys import KeyNotFoundError, list_keys
 from voicebot.api.deps import (
     AUTH_RESPONSES,
     MAX_SQL_INT,
     AdminKey,
     ServicesDep,
+    client_address,
     invalid,
     not_found,
 )
@@ -33,10 +34,14 @@ def get_keys(services: ServicesDep, _key: AdminKey) -> ApiKeysPublic:
     response_model=ApiKeyCreated,
     status_code=status.HTTP_201_CREATED,
 )
-def create(services: ServicesDep, _key: AdminKey, body: ApiKeyCreate) -> ApiKeyCreated:
+def create(
+    services: ServicesDep, key: AdminKey, body: ApiKeyCreate, request: Request
+) -> ApiKeyCreated:
     """The response holds the key in clear: it is shown this once, store it safely."""
     try:
-        info, plaintext = issue_key(services.engine, body.name, body.role)
+        info, plaintext = services.staff.create_key(
+            key.actor, client_address(request), body.name, body.role
+        )
     except ValueError as error:
         invalid(("body", "name"), str(error))
     return ApiKeyCreated(**ApiKeyPublic.model_validate(info).model_dump(), key=plaintext)
@@ -50,11 +55,14 @@ def create(services: ServicesDep, _key: AdminKey, body: ApiKeyCreate) -> ApiKeyC
 )
 def revoke(
     services: ServicesDep,
-    _key: AdminKey,
+    key: AdminKey,
     key_id: Annotated[int, Path(le=MAX_SQL_INT, ge=-MAX_SQL_INT)],
+    request: Request,
 ) -> ApiKeyPublic:
-    """The key stops working at once; revoking twice keeps the first revocation time."""
+    """The key stops working at once (open live streams end within seconds); revoking twice
+    keeps the first revocation time."""
     try:
-        return ApiKeyPublic.model_validate(revoke_key(services.engine, key_id))
+        info = services.staff.revoke_key(key.actor, client_address(request), key_id)
+        return ApiKeyPublic.model_validate(info)
     except KeyNotFoundError as error:
         not_found(str(error))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from voicebot.api.deps import AUTH_RESPONSES, OperatorKey, ServicesDep
+from voicebot.api.deps import AUTH_RESPONSES, OperatorKey, ServicesDep, access_probe
 from voicebot.api.models import TransferredCallPublic, TransferredCallsPublic
 from voicebot.api.sse import event_stream_response
+from voicebot.calllog.models import ApiRole
 
 router = APIRouter(prefix="/live", tags=["live"], responses=AUTH_RESPONSES)
 
@@ -18,7 +19,8 @@ SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
         "description": (
             "`text/event-stream`: first `event: ready` once subscribed, then one message per "
             "call event (`event:` call_started | turn | transfer | call_ended, `data:` the "
-            "event as JSON with at least type, call_id and at), and `: keepalive` comments."
+            "event as JSON with at least type, call_id and at), `: keepalive` comments, and "
+            "a last `event: session_ended` (data: reason) when the key or session stops working."
         ),
         "content": {
             "text/event-stream": {
@@ -36,10 +38,14 @@ SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
     response_class=StreamingResponse,
     responses=SSE_RESPONSE,
 )
-async def live_events(services: ServicesDep, _key: OperatorKey) -> StreamingResponse:
+async def live_events(
+    services: ServicesDep, key: OperatorKey, request: Request
+) -> StreamingResponse:
     """Server-Sent Events of every call handled by the assistant (all worker processes when
-    Redis is configured)."""
-    return event_stream_response(services.live_bus)
+    Redis is configured). The stream ends with ``event: session_ended`` once the key is
+    revoked or the session ends."""
+    probe = access_probe(services, request, key, (ApiRole.OPERATOR,))
+    return event_stream_response(services.live_bus, probe=probe, recheck_s=services.live_recheck_s)
 
 
 @router.get(

@@ -6,9 +6,9 @@ from alembic import context
 from sqlalchemy import Connection
 
 from voicebot.calllog.db import create_calllog_engine, include_object
-from voicebot.calllog.models import Base
+from voicebot.calllog.schema import METADATA
 
-target_metadata = Base.metadata
+target_metadata = METADATA
 
 
 def _run(connection: Connection) -> None:

@@ -11,7 +11,8 @@ from voicebot.api.services import ApiServices
 from voicebot.api.sse import event_stream_response
 from voicebot.calllog.models import CallbackStatus
 from voicebot.calllog.repository import CallbackNotFoundError
-from voicebot.web.access import CONSOLE_ROLES, authorise, same_origin
+from voicebot.api.deps import access_probe, same_origin
+from voicebot.web.access import CONSOLE_ROLES, authorise
 from voicebot.web.labels import Labels
 from voicebot.web.rendering import error_page, page_locale, render, services_of
 
@@ -94,4 +95,12 @@ def console_events(
     auth = authorise(request, CONSOLE_ROLES)
     if isinstance(auth, Response):
         return auth
-    return event_stream_response(services_of(request).live_bus, keepalive_s=keepalive)
+    services = services_of(request)
+    # The feed ends (with the reason) as soon as the session does: a disabled operator
+    # must stop seeing calls at once, not at the next page load.
+    return event_stream_response(
+        services.live_bus,
+        keepalive_s=keepalive,
+        probe=access_probe(services, request, auth, CONSOLE_ROLES),
+        recheck_s=services.live_recheck_s,
+    )

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from voicebot.api.auth import authenticate
-from voicebot.api.deps import client_address
+from voicebot.accounts.service import SignInProblem
+from voicebot.api.deps import client_address, same_origin
 from voicebot.web.access import (
     COOKIE,
-    COOKIE_MAX_AGE_S,
     landing_page,
     may_open,
     read_form,
     safe_next,
-    same_origin,
+    session_end_message,
     signed_in,
 )
 from voicebot.web.rendering import (
@@ -39,43 +39,59 @@ def home(request: Request) -> RedirectResponse:
 
 
 @router.get("/login")
-def login_form(request: Request, next: str | None = None) -> HTMLResponse:
-    """The sign-in form."""
-    return render(request, "login.html", {"next": safe_next(next) or "", "error": None})
+def login_form(request: Request, next: str | None = None, ended: str | None = None) -> HTMLResponse:
+    """The sign-in form (saying why the previous session ended, when it did)."""
+    loc = page_locale(request)
+    message = session_end_message(ended)
+    context = {
+        "next": safe_next(next) or "",
+        "error": None,
+        "ended": loc.gettext(message) if message else None,
+        "name": "",
+    }
+    return render(request, "login.html", context, loc=loc)
 
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    """Check the key; on success set the session cookie and go to the page asked for."""
+    """Check name and password; on success set the session cookie and go to the page asked."""
     services = services_of(request)
     loc = page_locale(request)
     form = await read_form(request)
     target = safe_next(form.get("next"))
     if not same_origin(request):
         return error_page(request, 403, loc.gettext("Cross-site sign-in refused."), loc=loc)
-    client = client_address(request)
-    retry_after = services.auth_limiter.retry_after(client)
-    if retry_after is not None:
-        message = loc.gettext("Too many failed attempts. Try again later.")
-        response = render(
-            request, "login.html", {"next": target or "", "error": message}, 429, loc=loc
-        )
-        response.headers["Retry-After"] = str(retry_after)
-        return response
-    key = form.get("key", "").strip()
-    info = authenticate(services.engine, key) if key else None
-    if info is None:
-        services.auth_limiter.record_failure(client)
-        message = loc.gettext("Unknown or revoked key.")
-        return render(request, "login.html", {"next": target or "", "error": message}, 401)
+    name = form.get("name", "").strip()[:64]
+    password = form.get("password", "")
+    context = {"next": target or "", "ended": None, "name": name}
+    if not name or not password:
+        message = loc.gettext("Enter your name and your password.")
+        return render(request, "login.html", {**context, "error": message}, 401, loc=loc)
+    # argon2 takes tens of milliseconds: off the event loop.
+    result = await run_in_threadpool(
+        services.staff.sign_in, name, password, client_address(request)
+    )
+    if result.principal is None or result.token is None:
+        if result.problem is SignInProblem.LOCKED:
+            wait = result.retry_after_s or 60
+            message = loc.gettext(
+                "Too many failed attempts for this account. Try again in %(minutes)s min."
+            ) % {"minutes": loc.number(max(1, -(-wait // 60)))}
+            response = render(request, "login.html", {**context, "error": message}, 429, loc=loc)
+            response.headers["Retry-After"] = str(wait)
+            return response
+        message = loc.gettext("Wrong name or password.")
+        return render(request, "login.html", {**context, "error": message}, 401, loc=loc)
     # A page the role may not open is no place to land: go to the role's own page.
-    if target is not None and not may_open(info, target):
+    if target is not None and not may_open(result.principal, target):
         target = None
-    redirect = RedirectResponse(target or landing_page(info), status.HTTP_303_SEE_OTHER)
+    redirect = RedirectResponse(
+        target or landing_page(result.principal), status.HTTP_303_SEE_OTHER
+    )
     redirect.set_cookie(
         COOKIE,
-        key,
-        max_age=COOKIE_MAX_AGE_S,
+        result.token,
+        max_age=int(services.staff.sessions.policy.lifetime.total_seconds()),
         path="/",
         httponly=True,
         samesite="strict",
@@ -86,11 +102,14 @@ async def login(request: Request) -> Response:
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
-    """Forget the session cookie."""
+    """End the session on the server and forget its cookie."""
     if not same_origin(request):
         loc = page_locale(request)
         return error_page(request, 403, loc.gettext("Cross-site request refused."), loc=loc)
-    response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
+    token = request.cookies.get(COOKIE)
+    if token:
+        services_of(request).staff.sign_out(token, client_address(request))
+    response = RedirectResponse("/login?ended=logout", status.HTTP_303_SEE_OTHER)
     response.delete_cookie(COOKIE, path="/")
     return response
 

@@ -1,22 +1,20 @@
-"""API keys: creation, lookup, revocation, and a per-client limit on failed attempts.
+"""API keys (for machines: scripts, monitoring, integrations): creation, lookup, revocation.
 
 A key is ``vb_`` followed by 32 random bytes (URL-safe base64). Only the hex SHA-256 of the
 whole key is stored (``api_keys.key_hash``): a random 256-bit secret needs no slow salted
 hash, and the lookup by hash is an index probe. The plaintext is returned once, at creation.
 
 Roles: ``operator`` (live calls, transferred calls, callbacks), ``manager`` (calls,
-statistics, CSV), ``admin`` (knowledge base, keys, and everything the others may do).
+statistics, CSV), ``kb_editor`` (a manager who may also edit the knowledge base), ``admin``
+(accounts, keys, and everything the others may do). People sign in with staff accounts
+(:mod:`voicebot.accounts.store`); limits on wrong keys are in :mod:`voicebot.accounts.limiter`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import secrets
-import threading
-import time
-from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,7 +48,7 @@ class ApiKeyInfo:
 
     def allows(self, roles: Iterable[ApiRole]) -> bool:
         """Whether this key may act in one of ``roles`` (admin may do everything)."""
-        return self.role is ApiRole.ADMIN or self.role in set(roles)
+        return any(self.role.grants(role) for role in roles)
 
 
 def hash_key(key: str) -> str:
@@ -151,62 +149,8 @@ def authenticate(engine: Engine, key: str, *, now: datetime | None = None) -> Ap
     return info
 
 
-class FailedAttemptLimiter:
-    """Counts failed authentications per client address in a sliding window.
-
-    Once a client has ``max_failures`` failures within ``window_s`` seconds, it is refused
-    (even with a valid key) until the oldest of them leaves the window. State lives in this
-    process's memory: with several worker processes each worker counts on its own, so a
-    client may get up to ``workers × max_failures`` tries per window.
-    """
-
-    def __init__(
-        self,
-        max_failures: int = 10,
-        window_s: float = 60.0,
-        *,
-        max_clients: int = 10_000,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if max_failures < 1 or window_s <= 0 or max_clients < 1:
-            raise ValueError("FailedAttemptLimiter needs max_failures, window_s, max_clients > 0")
-        self.max_failures = max_failures
-        self.window_s = window_s
-        self._max_clients = max_clients
-        self._clock = clock
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def _recent(self, client: str, now: float) -> deque[float] | None:
-        times = self._failures.get(client)
-        if times is None:
-            return None
-        while times and times[0] <= now - self.window_s:
-            times.popleft()
-        if not times:
-            del self._failures[client]
-            return None
-        return times
-
-    def retry_after(self, client: str) -> int | None:
-        """Whole seconds until ``client`` may try again, or None if it is not blocked."""
-        with self._lock:
-            now = self._clock()
-            times = self._recent(client, now)
-            if times is None or len(times) < self.max_failures:
-                return None
-            oldest_needed = times[len(times) - self.max_failures]
-            return max(1, math.ceil(oldest_needed + self.window_s - now))
-
-    def record_failure(self, client: str) -> None:
-        """Count one failed attempt from ``client``."""
-        with self._lock:
-            now = self._clock()
-            times = self._recent(client, now)
-            if times is None:
-                times = self._failures[client] = deque(maxlen=self.max_failures)
-            times.append(now)
-            self._failures.move_to_end(client)
-            # Bounded memory under a spray of addresses: forget the least recent clients.
-            while len(self._failures) > self._max_clients:
-                self._failures.popitem(last=False)
+def key_is_active(engine: Engine, key_id: int) -> bool:
+    """Whether the key with this id exists and is not revoked (for open live streams)."""
+    with engine.connect() as connection:
+        revoked = connection.execute(select(ApiKey.revoked_at).where(ApiKey.id == key_id)).first()
+    return revoked is not None and revoked[0] is None

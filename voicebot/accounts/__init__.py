@@ -1,0 +1,1 @@
+"""Staff accounts, their sessions, login limits and the audit trail."""

@@ -1,0 +1,110 @@
+"""API models of staff accounts and the audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from voicebot.accounts.audit import AuditKind
+from voicebot.accounts.principal import PrincipalKind
+from voicebot.calllog.models import ApiRole
+
+
+class AccountPublic(BaseModel):
+    """A staff account (never its password hash)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    display_name: str
+    role: ApiRole
+    created_at: datetime
+    password_changed_at: datetime
+    disabled_at: datetime | None
+
+
+class AccountsPublic(BaseModel):
+    """Every staff account."""
+
+    data: list[AccountPublic]
+    count: int
+
+
+class AccountCreate(BaseModel):
+    """An account to create; the password follows the rules of ``voicebot.accounts``."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "marie.dupont",
+                    "display_name": "Marie Dupont",
+                    "role": "operator",
+                    "password": "une phrase de passe assez longue",
+                }
+            ]
+        },
+    )
+
+    name: str = Field(min_length=1, max_length=64)
+    display_name: str | None = Field(default=None, max_length=128)
+    role: ApiRole
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class AccountChange(BaseModel):
+    """What to change on an account (fields left out stay as they are)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"disabled": True}]})
+
+    role: ApiRole | None = None
+    disabled: bool | None = None
+
+
+class PasswordChange(BaseModel):
+    """A new password (every session of the account ends)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class SessionsEnded(BaseModel):
+    """How many sessions were ended."""
+
+    ended: int
+
+
+class WhoAmI(BaseModel):
+    """The party making the request."""
+
+    kind: PrincipalKind
+    id: int
+    name: str
+    role: ApiRole
+    login: str
+
+
+class AuditEventPublic(BaseModel):
+    """One event of the audit trail."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int | None
+    at: datetime
+    kind: AuditKind
+    actor: str | None
+    address: str | None
+    subject: str | None
+    detail: dict[str, Any]
+
+
+class AuditEventsPublic(BaseModel):
+    """A page of audit events, newest first; ``count`` is the total matching."""
+
+    data: list[AuditEventPublic]
+    count: int
