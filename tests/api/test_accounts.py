@@ -9,8 +9,8 @@ import httpx
 from tests.api.conftest import PASSWORD, Api
 from tests.api.server import serve
 from tests.api.test_live import _sse_events
-from voicebot.api.app import create_app
 from voicebot.api.board import LiveCallBoard
+from voicebot.app import create_app
 
 
 def _sign_in(client: httpx.Client, name: str, password: str = PASSWORD) -> httpx.Response:
