@@ -1,8 +1,9 @@
 """One ``voicebot serve`` logging at DEBUG: hostile transcripts and caller IDs are recorded,
 no caller number or transcript reaches its log, the retention purge erases what callers
-said and keeps the statistics, and its API keys hold over real HTTP.
+said and keeps the statistics, and its API keys and sign-in limits hold over real HTTP.
 
-The key test runs last: its brute force blocks this client address for a minute.
+The key test runs last: its brute force throttles wrong keys from this address for a minute
+(valid keys still work).
 """
 
 from __future__ import annotations
@@ -200,7 +201,62 @@ async def test_api_keys_hold_over_http(bot: Bot, keys: dict[str, tuple[int, str]
         assert revoked.status_code == 200 and revoked.json()["revoked_at"]
         assert await status(spare) == 401  # failed attempt 2
         for attempt in range(8):  # ten in all: the limit
-            assert await status(f"vb_guess-{attempt}") == 401
-        blocked = await client.get("/api/calls", headers={"Authorization": f"Bearer {admin}"})
+            # A client rotating X-Forwarded-For is not believed (forwarded_allow_ips is empty
+            # by default), so it cannot pose as ten thousand addresses.
+            forged = {"X-Forwarded-For": f"198.51.100.{attempt}"}
+            response = await client.get(
+                "/api/calls", headers={"Authorization": f"Bearer vb_guess-{attempt}", **forged}
+            )
+            assert response.status_code == 401
+        blocked = await client.get(
+            "/api/calls",
+            headers={"Authorization": "Bearer vb_guess-11", "X-Forwarded-For": "203.0.113.9"},
+        )
         assert blocked.status_code == 429
         assert int(blocked.headers["Retry-After"]) > 0
+        # Colleagues behind the same address (a city hall's NAT) are not locked out.
+        assert await status(admin) == 200
+        audit = await client.get(
+            "/api/audit",
+            params={"kind": ["key_rejected", "lockout"], "limit": 50},
+            headers={"Authorization": f"Bearer {admin}"},
+        )
+        addresses = {event["address"] for event in audit.json()["data"]}
+        assert addresses == {"127.0.0.1"}
+        assert "lockout" in {event["kind"] for event in audit.json()["data"]}
+
+
+async def test_password_guessing_locks_one_account_not_the_address(
+    bot: Bot, keys: dict[str, tuple[int, str]]
+) -> None:
+    admin = {"Authorization": f"Bearer {keys['admin'][1]}"}
+    async with httpx.AsyncClient(base_url=bot.served.api_url, timeout=30) as client:
+        for name in ("victim", "colleague"):
+            created = await client.post(
+                "/api/accounts",
+                headers=admin,
+                json={"name": name, "role": "manager", "password": "le beffroi de la ville"},
+            )
+            assert created.status_code == 201, created.text
+
+        async def sign_in(name: str, password: str, forwarded: str) -> httpx.Response:
+            return await client.post(
+                "/login",
+                data={"name": name, "password": password},
+                headers={"X-Forwarded-For": forwarded},
+            )
+
+        codes = [
+            (await sign_in("victim", f"guess number {n}", f"198.51.100.{n}")).status_code
+            for n in range(6)
+        ]
+        # Five wrong passwords lock the account from this address, whatever the header says.
+        assert codes == [401, 401, 401, 401, 429, 429]
+        assert (await sign_in("victim", "le beffroi de la ville", "203.0.113.1")).status_code == 429
+        colleague = await sign_in("colleague", "le beffroi de la ville", "203.0.113.1")
+        assert colleague.status_code == 303
+        lockouts = await client.get(
+            "/api/audit", params={"kind": "lockout", "limit": 10}, headers=admin
+        )
+        victim = [e for e in lockouts.json()["data"] if e["subject"] == "victim"]
+        assert len(victim) == 1 and victim[0]["detail"]["scope"] == "account_from_address"

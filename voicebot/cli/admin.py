@@ -13,7 +13,8 @@ import socket
 
 from sqlalchemy import exc as sa_exc
 
-from voicebot.accounts.keys import KeyNotFoundError, issue_key, list_keys, revoke_key
+from voicebot.accounts.keys import KeyNotFoundError, list_keys
+from voicebot.accounts.service import StaffAuth
 from voicebot.calllog.db import create_calllog_engine, migrate
 from voicebot.calllog.models import ApiRole
 from voicebot.calllog.purge import purge
@@ -23,9 +24,14 @@ from voicebot.config import Settings
 ROLES = [role.value for role in ApiRole]
 
 
+def cli_actor() -> str:
+    """How the audit trail names someone acting from this machine's command line."""
+    return f"cli:{getpass.getuser()}@{socket.gethostname()}"
+
+
 def register(subparsers: SubParsers) -> None:
     """Add the ``keys`` and ``calllog`` commands to ``voicebot``'s sub-parsers."""
-    keys = subparsers.add_parser("keys", help="API keys of the web API and pages")
+    keys = subparsers.add_parser("keys", help="API keys (for machines; people have accounts)")
     key_commands = keys.add_subparsers(title="keys commands", metavar="KEYSCOMMAND")
     create = key_commands.add_parser("create", help="create a key and print it (once)")
     create.add_argument("--role", required=True, choices=ROLES, help="what the key may do")
@@ -52,7 +58,8 @@ def register(subparsers: SubParsers) -> None:
     purge_cmd.set_defaults(handler=_cmd_calllog_purge)
 
 
-def _database_url(settings: Settings) -> str:
+def database_url(settings: Settings) -> str:
+    """The call log URL, migrated; CommandError when the database cannot be reached."""
     url = settings.resolved_database_url
     try:
         migrate(url)
@@ -63,9 +70,9 @@ def _database_url(settings: Settings) -> str:
 
 def _cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
     name = args.name or f"{getpass.getuser()}@{socket.gethostname()}"
-    engine = create_calllog_engine(_database_url(settings))
+    engine = create_calllog_engine(database_url(settings))
     try:
-        info, plaintext = issue_key(engine, name, args.role)
+        info, plaintext = StaffAuth(engine).create_key(cli_actor(), None, name, args.role)
     except ValueError as error:
         raise CommandError(str(error)) from None
     finally:
@@ -78,7 +85,7 @@ def _cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_keys_list(args: argparse.Namespace, settings: Settings) -> int:
-    engine = create_calllog_engine(_database_url(settings))
+    engine = create_calllog_engine(database_url(settings))
     try:
         keys = list_keys(engine)
     finally:
@@ -95,9 +102,9 @@ def _cmd_keys_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
-    engine = create_calllog_engine(_database_url(settings))
+    engine = create_calllog_engine(database_url(settings))
     try:
-        info = revoke_key(engine, args.id)
+        info = StaffAuth(engine).revoke_key(cli_actor(), None, args.id)
     except KeyNotFoundError as error:
         raise CommandError(str(error)) from None
     finally:
@@ -107,7 +114,7 @@ def _cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_calllog_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    url = _database_url(settings)
+    url = database_url(settings)
     print(f"call log schema up to date ({url.split(':', 1)[0]})")
     return 0
 
@@ -118,7 +125,7 @@ def _cmd_calllog_purge(args: argparse.Namespace, settings: Settings) -> int:
         days = settings.transcript_retention_days
     if days < 0:
         raise CommandError(f"--older-than-days must not be negative, got {days}")
-    engine = create_calllog_engine(_database_url(settings))
+    engine = create_calllog_engine(database_url(settings))
     try:
         result = purge(engine, days)
     finally:
