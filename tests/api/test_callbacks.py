@@ -1,8 +1,14 @@
-"""The callback queue: pending list with the raw number, marking done, 404."""
+"""The callback queue: lists with the raw number, statuses, undo, history, live requests."""
 
 from __future__ import annotations
 
-from tests.api.conftest import Api
+import time
+from datetime import timedelta
+
+from tests.api.conftest import DAY2, Api
+from tests.calllog.factories import make_call
+from voicebot.api.live import live_event
+from voicebot.calllog.callbacks import callback_key
 
 
 def test_callback_queue_lists_marks_done_and_is_idempotent(api: Api) -> None:
@@ -38,3 +44,88 @@ def test_unknown_callback_is_404_and_bad_status_422(api: Api) -> None:
     assert bad.status_code == 422
     assert bad.json()["detail"][0]["loc"][-1] == "status"
     assert api.client.post("/api/callbacks/abc/done", headers=operator).status_code == 422
+
+
+def _save_callback(api: Api, call_id: str, department: str | None = "waste") -> str:
+    api.db.repository().save_calls(
+        [make_call(call_id, DAY2 + timedelta(hours=3), callbacks=[(department, "0470 99 88 77")])]
+    )
+    return callback_key(call_id, 0)
+
+
+def test_operators_record_no_answer_then_called_back_with_history(api: Api) -> None:
+    operator = api.as_role("operator")
+    key = _save_callback(api, "cb-api-1")
+    first = api.client.post(
+        f"/api/callbacks/{key}/status", headers=operator, json={"status": "no_answer"}
+    ).json()
+    assert (first["status"], first["attempts"], first["stored"]) == ("no_answer", 1, True)
+    open_ = api.client.get("/api/callbacks", params={"status": "open"}, headers=operator).json()
+    assert key in [c["callback_key"] for c in open_["data"]]
+    done = api.client.post(
+        f"/api/callbacks/{key}/status", headers=operator, json={"status": "called_back"}
+    ).json()
+    assert (done["status"], done["handled_by"]) == ("called_back", "test operator")
+    refused = api.client.post(
+        f"/api/callbacks/{key}/status", headers=operator, json={"status": "no_answer"}
+    )
+    assert refused.status_code == 409 and "undo that first" in refused.json()["detail"]
+    undone = api.client.post(f"/api/callbacks/{key}/undo", headers=operator).json()
+    assert (undone["status"], undone["attempts"]) == ("no_answer", 1)
+    history = api.client.get(f"/api/callbacks/{key}/history", headers=operator).json()
+    assert [(c["status"], c["undone_at"] is not None) for c in history["data"]] == [
+        ("no_answer", False),
+        ("called_back", True),
+    ]
+
+
+def test_a_request_announced_live_can_be_handled_before_its_call_is_stored(api: Api) -> None:
+    operator = api.as_role("operator")
+    key = callback_key("cb-api-live", 0)
+    unknown = api.client.post(
+        f"/api/callbacks/{key}/status", headers=operator, json={"status": "called_back"}
+    )
+    assert unknown.status_code == 404  # made-up keys get no history
+    api.services.live_bus.publish(
+        live_event(
+            "callback_requested",
+            "cb-api-live",
+            callback_key=key,
+            department="waste",
+            language="fr",
+            caller_number="0470 99 88 77",
+            note="conteneur cassé",
+        )
+    )
+    deadline = time.monotonic() + 5.0
+    while api.services.board.announced_callback(key) is None:
+        assert time.monotonic() < deadline, "the board did not hear of the request"
+        time.sleep(0.02)
+    early = api.client.post(
+        f"/api/callbacks/{key}/status", headers=operator, json={"status": "called_back"}
+    ).json()
+    assert (early["status"], early["stored"]) == ("called_back", False)
+    _save_callback(api, "cb-api-live")
+    stored = api.client.get("/api/callbacks", params={"status": "called_back"}, headers=operator)
+    assert key in [c["callback_key"] for c in stored.json()["data"]]
+
+
+def test_callbacks_filter_by_department_and_bad_keys(api: Api) -> None:
+    operator = api.as_role("operator")
+    desk = _save_callback(api, "cb-api-desk", department=None)
+    listed = api.client.get(
+        "/api/callbacks", params={"status": "all", "department": "operator"}, headers=operator
+    ).json()
+    assert [c["callback_key"] for c in listed["data"]] == [desk]
+    assert listed["count"] == 1
+    nothing = api.client.get(
+        "/api/callbacks", params={"status": "all", "department": "planning"}, headers=operator
+    )
+    assert nothing.json()["count"] == 0
+    bad = api.client.post(
+        f"/api/callbacks/{desk}/status", headers=operator, json={"status": "pending"}
+    )
+    assert bad.status_code == 409
+    assert api.client.post(f"/api/callbacks/{'x' * 101}/undo", headers=operator).status_code == 422
+    nothing_to_undo = api.client.post(f"/api/callbacks/{desk}/undo", headers=operator)
+    assert nothing_to_undo.status_code == 409

@@ -1,4 +1,5 @@
-"""What the operator console shows right now: calls in progress and recent transfers.
+"""What the operator console shows right now: calls in progress, recent transfers, callback
+requests announced live.
 
 Fed with live events (see :mod:`voicebot.api.live`). A transferred call stays listed for
 ``transfer_ttl_s`` after its transfer, even once the assistant's side of the call has
@@ -40,6 +41,18 @@ class TransferredCall:
     outcome: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class AnnouncedCallback:
+    """A callback request as announced live, before (or after) its call's record is stored."""
+
+    callback_key: str
+    requested_at: str
+    department: str | None
+    language: str | None
+    caller_number: str | None
+    note: str | None
+
+
 @dataclass(slots=True)
 class _ActiveCall:
     started_at: str
@@ -61,6 +74,8 @@ class LiveCallBoard:
         transfer_ttl_s: float = 900.0,
         call_ttl_s: float = 3600.0,
         max_transfers: int = 100,
+        callback_ttl_s: float = 24 * 3600.0,
+        max_callbacks: int = 1000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._transfer_ttl_s = transfer_ttl_s
@@ -69,6 +84,9 @@ class LiveCallBoard:
         self._clock = clock
         self._active: dict[str, _ActiveCall] = {}
         self._transfers: OrderedDict[str, tuple[float, TransferredCall]] = OrderedDict()
+        self._callbacks: OrderedDict[str, tuple[float, AnnouncedCallback]] = OrderedDict()
+        self._callback_ttl_s = callback_ttl_s
+        self._max_callbacks = max_callbacks
         self._lock = threading.Lock()
 
     def apply(self, event: Event) -> None:
@@ -91,6 +109,8 @@ class LiveCallBoard:
                     call.utterances = [*call.utterances, transcript][-MAX_UTTERANCES:]
             elif kind == LiveEventType.TRANSFER:
                 self._transfer(call_id, at, event, now)
+            elif kind == LiveEventType.CALLBACK_REQUESTED:
+                self._callback(at, event, now)
             elif kind == LiveEventType.CALL_ENDED:
                 self._active.pop(call_id, None)
                 entry = self._transfers.get(call_id)
@@ -126,7 +146,31 @@ class LiveCallBoard:
         while len(self._transfers) > self._max_transfers:
             self._transfers.popitem(last=False)
 
+    def _callback(self, at: str, event: Event, now: float) -> None:
+        key = _text(event.get("callback_key"))
+        if key is None:
+            return
+        self._callbacks[key] = (
+            now,
+            AnnouncedCallback(
+                callback_key=key,
+                requested_at=_text(event.get("requested_at")) or at,
+                department=_text(event.get("department")),
+                language=_text(event.get("language")),
+                caller_number=_text(event.get("caller_number")),
+                note=_text(event.get("note")),
+            ),
+        )
+        self._callbacks.move_to_end(key)
+        while len(self._callbacks) > self._max_callbacks:
+            self._callbacks.popitem(last=False)
+
     def _expire(self, now: float) -> None:
+        while self._callbacks:
+            key, (stamp, _) = next(iter(self._callbacks.items()))
+            if now - stamp < self._callback_ttl_s:
+                break
+            del self._callbacks[key]
         while self._transfers:
             call_id, (stamp, _) = next(iter(self._transfers.items()))
             if now - stamp < self._transfer_ttl_s:
@@ -142,6 +186,18 @@ class LiveCallBoard:
         with self._lock:
             self._expire(self._clock())
             return [entry for _, entry in reversed(self._transfers.values())]
+
+    def announced_callbacks(self) -> list[AnnouncedCallback]:
+        """Callback requests announced live (oldest first), stored yet or not."""
+        with self._lock:
+            self._expire(self._clock())
+            return [entry for _, entry in self._callbacks.values()]
+
+    def announced_callback(self, key: str) -> AnnouncedCallback | None:
+        """The live announcement of a callback request, if this board saw it."""
+        with self._lock:
+            entry = self._callbacks.get(key)
+            return entry[1] if entry else None
 
     def active_calls(self) -> int:
         """Calls in progress (started, not ended) as seen through the events."""

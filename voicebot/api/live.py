@@ -47,6 +47,9 @@ class LiveEventType(StrEnum):
     TRANSFER = "transfer"
     """Carries ``department``, ``extension``, ``intent``, ``language`` and ``summary``."""
     CALL_ENDED = "call_ended"
+    CALLBACK_REQUESTED = "callback_requested"
+    """Carries ``callback_key``, ``requested_at``, ``department``, ``language``,
+    ``caller_number`` and ``note`` (operators see the number to call back)."""
 
 
 class LiveEventError(ValueError):

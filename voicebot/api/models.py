@@ -125,6 +125,8 @@ class CallbackPublic(BaseModel):
                     "status": "pending",
                     "done_at": None,
                     "done_by": None,
+                    "callback_key": "cb_3f9a1c0d2b7e4f60a1b2c3d4",
+                    "attempts": 0,
                 }
             ]
         },
@@ -138,6 +140,8 @@ class CallbackPublic(BaseModel):
     caller_number: str | None
     note: str | None
     status: CallbackStatus
+    callback_key: str | None
+    attempts: int
     done_at: datetime | None
     done_by: str | None
 

@@ -1,4 +1,4 @@
-"""API models of staff accounts and the audit trail."""
+"""API models of what staff do: accounts, the audit trail, work on callback requests."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voicebot.accounts.audit import AuditKind
 from voicebot.accounts.principal import PrincipalKind
-from voicebot.calllog.models import ApiRole
+from voicebot.calllog.models import ApiRole, CallbackStatus
 
 
 class AccountPublic(BaseModel):
@@ -107,4 +107,47 @@ class AuditEventsPublic(BaseModel):
     """A page of audit events, newest first; ``count`` is the total matching."""
 
     data: list[AuditEventPublic]
+    count: int
+
+
+class CallbackStatusChange(BaseModel):
+    """An operator's outcome for a callback request."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"status": "no_answer"}]}
+    )
+
+    status: CallbackStatus = Field(description="no_answer, called_back or done")
+
+
+class CallbackStatePublic(BaseModel):
+    """Where a callback request stands."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    callback_key: str
+    status: CallbackStatus
+    attempts: int
+    handled_at: datetime | None
+    handled_by: str | None
+    stored: bool
+    """False while the call is going on (its record is written when it ends)."""
+
+
+class CallbackChangePublic(BaseModel):
+    """One status change of a callback request."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    at: datetime
+    actor: str
+    status: CallbackStatus
+    previous_status: CallbackStatus
+    undone_at: datetime | None
+
+
+class CallbackHistoryPublic(BaseModel):
+    """Every change of a callback request, oldest first."""
+
+    data: list[CallbackChangePublic]
     count: int

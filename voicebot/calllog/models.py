@@ -256,9 +256,8 @@ class Callback(Base):
     """When the request was closed (called back or done); None while it is open."""
     done_by: Mapped[str | None] = mapped_column(String(128))
     callback_key: Mapped[str | None] = mapped_column(String(100), unique=True)
-    """``<call id>#<n>`` (n-th request of the call, from 0): the id the live event carries,
-    so that operators can act on a request before the call's record is written. None
-    only for rows stored before keys existed."""
+    """See :func:`voicebot.calllog.callbacks.callback_key`: the id the live event carries, so
+    that operators can act on a request before the call's record is written."""
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     """Calls back without an answer so far."""
 

@@ -7,8 +7,19 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, func, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Row,
+    false,
+    func,
+    or_,
+    select,
+    text,
+)
 
+from voicebot.calllog.callbacks import CallbackQueue, callback_key, lock_and_reconcile
 from voicebot.calllog.filters import DEFAULT_SORT, CallFilter, order_by
 from voicebot.calllog.models import Call, Callback, CallbackStatus, Transfer, Turn
 from voicebot.calllog.pseudonymize import Pseudonymizer
@@ -19,7 +30,6 @@ from voicebot.calllog.rows import (
     callback_row,
     transfer_row,
     turn_row,
-    utc_now,
     validate_record,
 )
 from voicebot.calllog.views import (
@@ -69,6 +79,8 @@ CALLBACK_COLUMNS = (
     Callback.status,
     Callback.done_at,
     Callback.done_by,
+    Callback.callback_key,
+    Callback.attempts,
 )
 
 
@@ -89,6 +101,24 @@ def _callback_from_row(row: AnyRow) -> CallbackView:
     values = row._asdict()
     values["status"] = CallbackStatus(values["status"])
     return CallbackView(**values)
+
+
+def _callback_conditions(
+    status: CallbackStatus | Iterable[CallbackStatus] | None,
+    departments: Iterable[str | None] | None,
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if status is not None:
+        wanted = [status] if isinstance(status, CallbackStatus) else list(status)
+        conditions.append(Callback.status.in_([CallbackStatus(s).value for s in wanted]))
+    if departments is not None:
+        chosen = list(departments)
+        named = [d for d in chosen if d is not None]
+        either = [Callback.department.in_(named)] if named else []
+        if None in chosen:
+            either.append(Callback.department.is_(None))
+        conditions.append(or_(*either) if either else false())
+    return conditions
 
 
 def _check_page(limit: int, offset: int) -> None:
@@ -149,7 +179,10 @@ class CallLogRepository:
             record = records[call_id]
             turns.extend(turn_row(turn, pk) for turn in record.turns)
             transfers.extend(transfer_row(transfer, pk) for transfer in record.transfers)
-            callbacks.extend(callback_row(callback, pk) for callback in record.callbacks)
+            callbacks.extend(
+                callback_row(callback, pk, callback_key(call_id, index))
+                for index, callback in enumerate(record.callbacks)
+            )
         for table, rows in (
             (TURNS, turns),
             (TRANSFERS, transfers),
@@ -157,6 +190,9 @@ class CallLogRepository:
         ):
             if rows:
                 connection.execute(table.insert(), rows)
+        if callbacks:
+            # Operators may have acted on these requests while the call was still going on.
+            lock_and_reconcile(connection, [row["callback_key"] for row in callbacks])
 
     def list_calls(
         self,
@@ -239,51 +275,71 @@ class CallLogRepository:
 
     def list_callbacks(
         self,
-        status: CallbackStatus | None = CallbackStatus.PENDING,
+        status: CallbackStatus | Iterable[CallbackStatus] | None = CallbackStatus.PENDING,
         *,
+        departments: Iterable[str | None] | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[CallbackView]:
-        """Callback requests, oldest first; ``status=None`` lists them all."""
+        """Callback requests, oldest first; ``status=None`` lists them all.
+
+        ``departments`` keeps the requests for those departments (None in it: the ones for
+        the operator desk, with no department).
+        """
         _check_page(limit, offset)
         query = (
             select(*CALLBACK_COLUMNS)
             .join(Call, Callback.call_pk == Call.id)
+            .where(*_callback_conditions(status, departments))
             .order_by(Callback.requested_at, Callback.id)
             .limit(limit)
             .offset(offset)
         )
-        if status is not None:
-            query = query.where(Callback.status == str(CallbackStatus(status)))
         with self.engine.connect() as connection:
             return [_callback_from_row(row) for row in connection.execute(query)]
 
-    def count_callbacks(self, status: CallbackStatus | None = CallbackStatus.PENDING) -> int:
+    def count_callbacks(
+        self,
+        status: CallbackStatus | Iterable[CallbackStatus] | None = CallbackStatus.PENDING,
+        *,
+        departments: Iterable[str | None] | None = None,
+    ) -> int:
         """How many callback requests have ``status`` (all when None)."""
-        query = select(func.count()).select_from(CALLBACKS)
-        if status is not None:
-            query = query.where(Callback.status == str(CallbackStatus(status)))
+        query = (
+            select(func.count())
+            .select_from(CALLBACKS)
+            .where(*_callback_conditions(status, departments))
+        )
         with self.engine.connect() as connection:
             return int(connection.execute(query).scalar_one())
+
+    def get_callback(self, key: str) -> CallbackView | None:
+        """The stored request with this key (None: unknown, or its call not recorded yet)."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(*CALLBACK_COLUMNS)
+                .join(Call, Callback.call_pk == Call.id)
+                .where(Callback.callback_key == key)
+            ).first()
+        return _callback_from_row(row) if row is not None else None
 
     def mark_callback_done(
         self, callback_id: int, *, done_by: str | None = None, now: datetime | None = None
     ) -> CallbackView:
-        """Mark a pending callback done and return it; a done one is returned unchanged.
+        """Close a request as done (kept in its history) and return it; a closed one is
+        returned unchanged.
 
         Raises :class:`CallbackNotFoundError` when no callback has this id.
         """
-        with self.engine.begin() as connection:
-            connection.execute(
-                update(Callback)
-                .where(Callback.id == callback_id, Callback.status == CallbackStatus.PENDING.value)
-                .values(status=CallbackStatus.DONE.value, done_at=now or utc_now(), done_by=done_by)
-            )
-            row = connection.execute(
-                select(*CALLBACK_COLUMNS)
-                .join(Call, Callback.call_pk == Call.id)
-                .where(Callback.id == callback_id)
+        with self.engine.connect() as connection:
+            key = connection.execute(
+                select(Callback.callback_key).where(Callback.id == callback_id)
             ).first()
-        if row is None:
+        if key is None or key[0] is None:
             raise CallbackNotFoundError(f"no callback request with id {callback_id}")
-        return _callback_from_row(row)
+        CallbackQueue(self.engine).set_status(
+            key[0], CallbackStatus.DONE, done_by or "unknown", now=now
+        )
+        view = self.get_callback(key[0])
+        assert view is not None  # the row was there a moment ago; callbacks are never deleted
+        return view

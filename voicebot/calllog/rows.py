@@ -235,10 +235,11 @@ def transfer_row(transfer: TransferRecord, call_pk: int) -> dict[str, Any]:
     }
 
 
-def callback_row(callback: CallbackRequest, call_pk: int) -> dict[str, Any]:
+def callback_row(callback: CallbackRequest, call_pk: int, key: str) -> dict[str, Any]:
     """The ``callbacks`` row of a callback request (pending, raw number kept)."""
     return {
         "call_pk": call_pk,
+        "callback_key": key,
         "requested_at": callback.requested_at,
         "department": callback.department,
         "language": callback.language,

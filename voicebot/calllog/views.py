@@ -86,7 +86,12 @@ class CallbackView:
     note: str | None
     status: CallbackStatus
     done_at: datetime | None
+    """When it was closed (called back or done); None while open."""
     done_by: str | None
+    callback_key: str | None = None
+    """The request's key (see :mod:`voicebot.calllog.callbacks`); None for very old rows."""
+    attempts: int = 0
+    """Calls back without an answer so far."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from collections import deque
 from dataclasses import replace
 from datetime import datetime
 
+from voicebot.calllog.callbacks import callback_key
 from voicebot.calllog.records import CallRecord, TransferStatus, TurnRecord
 from voicebot.calllog.rows import InvalidRecordError, storable
 from voicebot.calls.recognition import CallRecognizer
@@ -67,6 +68,7 @@ class CallSession:
         self._conn = conn
         self._services = services
         self._call_id = str(conn.call_id)
+        self._callbacks_requested = 0
         self._router = services.router  # pinned: a KB edit applies to the next call
         self._dialog = Dialog(services.kb, services.dialog_config, clock=time.perf_counter)
         self._loop = asyncio.get_running_loop()
@@ -288,12 +290,19 @@ class CallSession:
         elif isinstance(action, RecordTurn):
             self._record_turn(action.turn)
         elif isinstance(action, RecordCallback):
+            # The key lets operators act on the request before the call's record exists.
+            key = callback_key(self._call_id, self._callbacks_requested)
+            self._callbacks_requested += 1
             self._services.publish(
                 {
                     "type": "callback_requested",
                     "call_id": self._call_id,
+                    "callback_key": key,
+                    "requested_at": action.request.requested_at.isoformat(),
                     "department": action.request.department,
                     "language": action.request.language,
+                    "caller_number": action.request.caller_number,
+                    "note": action.request.note,
                 }
             )
         elif isinstance(action, EndCall):

@@ -1,7 +1,8 @@
 """Staff: accounts, sessions, audit trail, KB versions, callback statuses and their history.
 
 Also the ``kb_editor`` role for API keys, and on callbacks a ``callback_key`` (the id the live
-event carries) and an ``attempts`` counter; existing rows get ``<call id>#<n>`` keys.
+event carries) and an ``attempts`` counter; existing rows get the key their live event would
+have had.
 
 Revision ID: 0002_staff
 Revises: 0001
@@ -10,6 +11,7 @@ Create Date: 2026-12-04
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -134,6 +136,11 @@ def upgrade() -> None:
     _key_existing_callbacks()
 
 
+def _callback_key(call_id: str, index: int) -> str:
+    # Frozen copy of voicebot.calllog.callbacks.callback_key as it was at this revision.
+    return "cb_" + hashlib.sha256(f"{call_id}#{index}".encode()).hexdigest()[:24]
+
+
 def _key_existing_callbacks() -> None:
     """Give the rows stored before keys existed the key their live event would have had."""
     bind = op.get_bind()
@@ -150,7 +157,7 @@ def _key_existing_callbacks() -> None:
         seen[call_id] = index + 1
         bind.execute(
             sa.text("UPDATE callbacks SET callback_key = :key WHERE id = :id"),
-            {"key": f"{call_id}#{index}", "id": row_id},
+            {"key": _callback_key(call_id, index), "id": row_id},
         )
 
 
