@@ -59,9 +59,7 @@ def test_pages_redirect_to_sign_in_and_back(api: Api, browser: TestClient) -> No
     assert browser.get(DASHBOARD).status_code == 200
 
 
-def test_sign_in_refuses_bad_passwords_and_foreign_redirects(
-    api: Api, browser: TestClient
-) -> None:
+def test_sign_in_refuses_bad_passwords_and_foreign_redirects(api: Api, browser: TestClient) -> None:
     bad = sign_in(browser, "manager", password="not the password")
     assert bad.status_code == 401 and "Nom ou mot de passe incorrect." in bad.text
     assert "set-cookie" not in bad.headers

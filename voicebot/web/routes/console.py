@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
 
+from voicebot.api.deps import access_probe, same_origin
 from voicebot.api.services import ApiServices
 from voicebot.api.sse import event_stream_response
 from voicebot.calllog.models import CallbackStatus
 from voicebot.calllog.repository import CallbackNotFoundError
-from voicebot.api.deps import access_probe, same_origin
 from voicebot.web.access import CONSOLE_ROLES, authorise
 from voicebot.web.labels import Labels
 from voicebot.web.rendering import error_page, page_locale, render, services_of

@@ -85,9 +85,7 @@ async def login(request: Request) -> Response:
     # A page the role may not open is no place to land: go to the role's own page.
     if target is not None and not may_open(result.principal, target):
         target = None
-    redirect = RedirectResponse(
-        target or landing_page(result.principal), status.HTTP_303_SEE_OTHER
-    )
+    redirect = RedirectResponse(target or landing_page(result.principal), status.HTTP_303_SEE_OTHER)
     redirect.set_cookie(
         COOKIE,
         result.token,
