@@ -6,8 +6,9 @@ import asyncio
 
 import pytest
 
+from tests.telephony import traces
 from voicebot.telephony.ami import AmiClient
-from voicebot.telephony.ami_codec import AmiEvent, AmiHeaders
+from voicebot.telephony.ami_codec import AmiEvent, AmiHeaders, AmiStreamDecoder
 from voicebot.telephony.channels import ChannelDirectory, DialStatus
 from voicebot.telephony.contract import DEFAULT_OPERATOR_EXTEN, DEPARTMENTS_CONTEXT
 from voicebot.telephony.simulator import AsteriskSimulator, DepartmentBehaviour
@@ -149,3 +150,122 @@ async def test_resync_marks_channels_that_vanished_while_disconnected(
     await ami.wait_connected(timeout=3)
     hangup = await directory.wait_hangup(str(conn.call_id), timeout=2)
     assert hangup.cause_txt == "hangup missed while AMI was disconnected"
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _announce(directory: ChannelDirectory, call_id: str, n: int) -> None:
+    directory.handle_event(
+        _event(
+            "UserEvent",
+            ("Channel", f"PJSIP/citizen-{n:08x}"),
+            ("Uniqueid", f"1700000000.{n}"),
+            ("Linkedid", f"1700000000.{n}"),
+            ("UserEvent", "VoicebotCall"),
+            ("UUID", call_id),
+            ("Channel", f"PJSIP/citizen-{n:08x}"),
+        )
+    )
+
+
+def test_announcements_no_session_serves_are_capped_and_expire() -> None:
+    # Before: every VoicebotCall stayed until it was hung up and 600 s old, and each
+    # registration swept all of them (issue 13 item 3).
+    clock = _Clock()
+    directory = ChannelDirectory(unclaimed_ttl=30.0, max_unclaimed=100, clock=clock)
+    for n in range(1000):
+        _announce(directory, f"00000000-0000-4000-8000-{n:012d}", n)
+    assert len(directory) == 100
+    assert directory.channel_for(f"00000000-0000-4000-8000-{999:012d}") is not None
+    assert directory.channel_for(f"00000000-0000-4000-8000-{0:012d}") is None
+    clock.now += 31.0
+    _announce(directory, CALL_ID, 5000)
+    assert len(directory) == 1
+
+
+def test_a_claimed_call_stays_past_the_ttl_until_forgotten() -> None:
+    clock = _Clock()
+    directory = ChannelDirectory(unclaimed_ttl=30.0, clock=clock)
+    assert directory.claim(CALL_ID)
+    _announce(directory, CALL_ID, 1)
+    clock.now += 3600.0
+    _announce(directory, "11111111-0000-4000-8000-000000000000", 2)
+    assert directory.channel_for(CALL_ID) is not None
+    directory.forget(CALL_ID)
+    assert directory.channel_for(CALL_ID) is None
+    assert not directory.is_claimed(CALL_ID)
+
+
+def test_a_uuid_can_be_claimed_by_one_session_only() -> None:
+    directory = ChannelDirectory()
+    _announce(directory, CALL_ID, 1)
+    assert directory.claim(CALL_ID.upper())
+    assert not directory.claim(CALL_ID)
+    directory.forget(CALL_ID)
+    assert directory.claim(CALL_ID)
+
+
+def test_department_legs_sharing_the_linkedid_do_not_end_the_call() -> None:
+    directory = ChannelDirectory()
+    _announce(directory, CALL_ID, 7)
+    directory.handle_event(
+        _event(
+            "Hangup",
+            ("Channel", "PJSIP/2003-00000009"),
+            ("Uniqueid", "1700000000.9"),
+            ("Linkedid", "1700000000.7"),
+            ("Cause", "16"),
+        )
+    )
+    assert directory.hangup_for(CALL_ID) is None
+
+
+class _ListingClient:
+    """Answers CoreShowChannels with a listing Asterisk 22 gave during a live call."""
+
+    def __init__(self) -> None:
+        decoder = AmiStreamDecoder(expect_banner=False)
+        facts = traces.facts()["ami"]
+        listing = facts["coreshowchannels_with_a_live_call_harness_session_as_voicebot_user"]
+        self.events = [
+            block
+            for block in decoder.feed("".join(listing).encode())
+            if isinstance(block, AmiEvent) and block.is_named("CoreShowChannel")
+        ]
+
+    async def core_show_channels(self) -> list[AmiEvent]:
+        return list(self.events)
+
+
+ASSISTANT_CALL = "7f0db62c-4dda-4ba6-befc-1d2af08ac0ae"
+"""The recorded faq call, whose AudioSocket goes to the assistant at 127.0.0.1:19092."""
+OTHER_AUDIOSOCKET = "776c90fb-e500-4373-9f41-494c38419144"
+"""The caller leg of that call, streaming to another AudioSocket application (:19095)."""
+
+
+async def test_resync_adopts_only_audiosocket_channels_pointing_at_this_assistant() -> None:
+    # Before: any channel running AudioSocket was taken for a voicebot call (issue 12 item 6).
+    client = _ListingClient()
+    directory = ChannelDirectory(own_addresses=["127.0.0.1:19092"])
+    await directory.resync(client)  # type: ignore[arg-type]
+    entry = directory.channel_for(ASSISTANT_CALL)
+    assert entry is not None and entry.channel == "Local/027731000@voicebot-incoming-00000001;2"
+    assert directory.channel_for(OTHER_AUDIOSOCKET) is None
+
+
+async def test_without_a_known_address_resync_adopts_only_calls_a_session_waits_for() -> None:
+    client = _ListingClient()
+    directory = ChannelDirectory()
+    waiting = asyncio.ensure_future(directory.wait_channel(ASSISTANT_CALL, timeout=2.0))
+    await asyncio.sleep(0)
+    await directory.resync(client)  # type: ignore[arg-type]
+    async with asyncio.timeout(1.0):
+        entry = await waiting
+    assert entry.uniqueid == "1796353660.3"
+    assert directory.channel_for(OTHER_AUDIOSOCKET) is None

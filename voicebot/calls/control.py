@@ -89,7 +89,12 @@ class AmiCallControl:
         """How long a transfer waits for the AMI connector to log in again."""
 
     async def caller(self, call_id: str) -> CallerInfo | None:
-        """Wait briefly: the audio may arrive before the UserEvent announcing the call."""
+        """Wait briefly: the audio may arrive before the UserEvent announcing the call.
+
+        The call is claimed in the directory first: its entry then stays until ``forget``
+        however long the call lasts (unclaimed announcements expire).
+        """
+        self._directory.claim(call_id)
         try:
             found = await self._directory.wait_channel(call_id, self._channel_wait_s)
         except TimeoutError:

@@ -86,14 +86,18 @@ class AmiHeaders:
     """Ordered ``Key: value`` pairs; lookups ignore case like astman_get_header()."""
 
     items: tuple[tuple[str, str], ...] = ()
+    _first: dict[str, str] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        # One pass at construction makes every later lookup O(1): a channel event has
+        # about 20 headers and the directory reads several of them per event.
+        # Reversed, so that the first of repeated keys is the one kept.
+        first = {name.lower(): value for name, value in reversed(self.items)}
+        object.__setattr__(self, "_first", first)
 
     def get(self, key: str, default: str | None = None) -> str | None:
         """Value of the first header named ``key``."""
-        wanted = key.lower()
-        for name, value in self.items:
-            if name.lower() == wanted:
-                return value
-        return default
+        return self._first.get(key.lower(), default)
 
     def get_all(self, key: str) -> list[str]:
         """Values of every header named ``key``, in order."""
@@ -108,7 +112,7 @@ class AmiHeaders:
         return value
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self.get(key) is not None
+        return isinstance(key, str) and key.lower() in self._first
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(self.items)
@@ -228,6 +232,22 @@ def parse_banner(line: str) -> AmiBanner:
     return AmiBanner(version, line.strip("\r\n"))
 
 
+_HEADER_LINE: Final = re.compile(r"^([^:\s]+): ?([^\r\n]*)\r?$", re.MULTILINE)
+"""One ``Key: value`` line as manager.c writes it (no space in the key, one after ':')."""
+
+
+def parse_block_text(text: str) -> AmiEvent | AmiResponse | AmiMalformedBlock:
+    """Classify one block given as text, each line ending in LF or CRLF.
+
+    Blocks where every line is a plain ``Key: value`` (all but the odd legacy Command
+    output) are split by one regex pass; anything else goes line by line.
+    """
+    pairs = _HEADER_LINE.findall(text)
+    if len(pairs) == text.count("\n"):
+        return _classify(AmiHeaders(tuple(pairs)), (), text)
+    return parse_block([line.rstrip("\r") for line in text.split("\n")[:-1]])
+
+
 def parse_block(lines: Sequence[str]) -> AmiEvent | AmiResponse | AmiMalformedBlock:
     """Classify one block's lines (without the closing empty line)."""
     headers: list[tuple[str, str]] = []
@@ -240,21 +260,28 @@ def parse_block(lines: Sequence[str]) -> AmiEvent | AmiResponse | AmiMalformedBl
         # "Key: value" -- drop the one space manager.c writes after the colon, keep the
         # rest of the value as sent (CLI table cells in Output lines end in spaces).
         headers.append((key.strip(), value[1:] if value.startswith(" ") else value))
-    parsed = AmiHeaders(tuple(headers))
+    return _classify(AmiHeaders(tuple(headers)), tuple(text), "\r\n".join(lines))
+
+
+def _classify(
+    parsed: AmiHeaders, text: tuple[str, ...], raw: str
+) -> AmiEvent | AmiResponse | AmiMalformedBlock:
     event = parsed.get("Event")
     if event is not None:
         return AmiEvent(event, parsed)
     status = parsed.get("Response")
     if status is not None:
-        return AmiResponse(status, parsed, tuple(text))
-    return AmiMalformedBlock("\r\n".join(lines), "block has neither Event nor Response header")
+        return AmiResponse(status, parsed, text)
+    return AmiMalformedBlock(raw.rstrip("\r\n"), "block has neither Event nor Response header")
 
 
 class AmiStreamDecoder:
     """Incremental parser of the server-to-client byte stream.
 
     Feed arbitrary chunks; get the banner once, then classified blocks. Accepts CRLF or
-    bare LF line ends and skips extra empty lines between blocks.
+    bare LF line ends and skips extra empty lines between blocks. Works a block at a time
+    (one regex search for its end, one UTF-8 decode) rather than a line at a time: a busy
+    PBX can send tens of thousands of events a second and this runs on the event loop.
     """
 
     def __init__(self, *, expect_banner: bool = True, max_block: int = DEFAULT_MAX_BLOCK) -> None:
@@ -264,45 +291,54 @@ class AmiStreamDecoder:
         self._max_block = max_block
         self._buffer = bytearray()
         self._scan_from = 0
-        self._lines: list[str] = []
-        self._block_bytes = 0
 
     @property
     def buffered(self) -> int:
         """Bytes held for the block being read (never more than ``max_block``)."""
-        return len(self._buffer) + self._block_bytes
+        return len(self._buffer)
 
     def feed(self, data: bytes) -> list[AmiEvent | AmiResponse | AmiMalformedBlock]:
         """Add bytes; return every block they complete, in order."""
-        self._buffer += data
+        buffer = self._buffer
+        buffer += data
         out: list[AmiEvent | AmiResponse | AmiMalformedBlock] = []
-        while True:
-            newline = self._buffer.find(b"\n", self._scan_from)
+        pos = 0
+        if self._need_banner:
+            newline = buffer.find(b"\n")
             if newline < 0:
-                self._scan_from = len(self._buffer)
-                if self._block_bytes + len(self._buffer) > self._max_block:
-                    raise AmiProtocolError(
-                        f"AMI block exceeds {self._max_block} bytes without ending"
-                    )
+                self._check_pending(len(buffer))
                 return out
-            raw = bytes(self._buffer[:newline])
-            del self._buffer[: newline + 1]
+            self.banner = parse_banner(bytes(buffer[:newline]).decode("utf-8", errors="replace"))
+            self._need_banner = False
+            pos = newline + 1
+        while True:
+            gap = _EMPTY_LINES.match(buffer, pos)
+            if gap is not None:
+                pos = gap.end()
+            end = _BLOCK_END.search(buffer, max(pos, self._scan_from))
+            if end is None:
+                break
+            if end.start() + 1 - pos > self._max_block:
+                raise AmiProtocolError(f"AMI block exceeds {self._max_block} bytes")
+            text = buffer[pos : end.start() + 1].decode("utf-8", errors="replace")
+            out.append(parse_block_text(text))
+            pos = end.end()
             self._scan_from = 0
-            line = raw.rstrip(b"\r").decode("utf-8", errors="replace")
-            if self._need_banner:
-                self.banner = parse_banner(line)
-                self._need_banner = False
-                continue
-            if line:
-                self._block_bytes += len(raw) + 1
-                if self._block_bytes > self._max_block:
-                    raise AmiProtocolError(f"AMI block exceeds {self._max_block} bytes")
-                self._lines.append(line)
-                continue
-            if self._lines:
-                out.append(parse_block(self._lines))
-                self._lines = []
-                self._block_bytes = 0
+        del buffer[:pos]
+        self._check_pending(len(buffer))
+        # Resume the search for this block's end where it stopped (a partial "\n\r" may
+        # still complete), so a long block fed in small chunks is not rescanned each time.
+        self._scan_from = max(0, len(buffer) - 2)
+        return out
+
+    def _check_pending(self, pending: int) -> None:
+        if pending > self._max_block:
+            raise AmiProtocolError(f"AMI block exceeds {self._max_block} bytes without ending")
+
+
+_BLOCK_END: Final = re.compile(rb"\n\r*\n")
+"""A line end followed by an empty line (CRLF or bare LF, stray CRs tolerated)."""
+_EMPTY_LINES: Final = re.compile(rb"(?:\r*\n)+")
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,6 +67,18 @@ class AmiSettings:
     """Backoff cap: reconnection happens within this long of Asterisk being back."""
     event_mask: str | None = None
     """Optional ``Events:`` header for Login (e.g. "call,user,dialplan"); None keeps all."""
+    event_queue_size: int = 2048
+    """Events read but not yet dispatched; when full the socket is not read (back-pressure)."""
+    event_cpu_share: float = 0.5
+    """Most of the event loop's time event dispatch may take during a flood (0-1]."""
+    event_slice_s: float = 0.004
+    """Longest run of event dispatch before the loop gets its turn."""
+
+    def __post_init__(self) -> None:
+        if self.event_queue_size < 1:
+            raise ValueError(f"event_queue_size must be at least 1, got {self.event_queue_size}")
+        if not 0 < self.event_cpu_share <= 1:
+            raise ValueError(f"event_cpu_share must be in (0, 1], got {self.event_cpu_share}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,6 +83,13 @@ class AmiSession:
         if self.authenticated and self.events_enabled:
             self.send([("Event", name), ("Privilege", privilege), *fields])
 
+    async def send_raw(self, data: bytes) -> None:
+        """Write bytes as they are and wait for the transport to take them."""
+        if not self._writer.is_closing():
+            self._writer.write(data)
+            with contextlib.suppress(OSError):
+                await self._writer.drain()
+
     def close(self) -> None:
         """Close the TCP connection."""
         self._writer.close()
@@ -171,6 +178,13 @@ class SimulatedAmiServer:
         """Send an event to every logged-in session that wants events."""
         for session in list(self._sessions):
             session.send_event(name, privilege, fields)
+
+    async def broadcast_raw(self, data: bytes) -> None:
+        """Write pre-encoded event blocks to every logged-in session and wait until each
+        has taken them (TCP back-pressure), as a PBX flooding its manager sessions would."""
+        for session in list(self._sessions):
+            if session.authenticated and session.events_enabled:
+                await session.send_raw(data)
 
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
