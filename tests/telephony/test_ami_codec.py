@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from voicebot.telephony.ami_codec import (
     AmiAction,
@@ -17,6 +19,7 @@ from voicebot.telephony.ami_codec import (
     encode_action,
     make_action,
     parse_banner,
+    split_headers,
 )
 
 # A recorded-style session: login, FullyBooted, an async Originate of Local/s@citizen into
@@ -214,3 +217,34 @@ def test_headers_lookup_is_case_insensitive_and_ordered() -> None:
     assert "Variable" in headers
     with pytest.raises(KeyError, match="no 'Channel' header"):
         headers.require("Channel")
+
+
+_LINE = st.text(alphabet="aAbB:- \r\u0130\u00e9", min_size=0, max_size=12)
+
+
+@given(st.lists(_LINE, min_size=1, max_size=8), st.sampled_from(["a", "A", "b", "ab", "é", "a-b"]))
+def test_a_header_found_by_searching_the_text_is_the_one_a_full_split_finds(
+    lines: list[str], key: str
+) -> None:
+    text = "".join(line.replace("\n", "") + "\r\n" for line in lines)
+    lazy = AmiHeaders.from_text(text)
+    split = AmiHeaders(split_headers(text)[0])
+    assert lazy.get(key) == split.get(key)
+    assert lazy.items == split.items
+
+
+def test_headers_from_text_are_read_without_splitting_and_equal_the_split_ones() -> None:
+    text = "Event: Hangup\r\nChannel: PJSIP/a-1\r\nAccountCode: \r\nchannel: second\r\n"
+    lazy = AmiHeaders.from_text(text)
+    assert lazy.get("CHANNEL") == "PJSIP/a-1"
+    assert lazy.get("AccountCode") == ""
+    assert lazy.get("ActionID") is None
+    assert lazy == AmiHeaders(
+        (
+            ("Event", "Hangup"),
+            ("Channel", "PJSIP/a-1"),
+            ("AccountCode", ""),
+            ("channel", "second"),
+        )
+    )
+    assert lazy.get_all("Channel") == ["PJSIP/a-1", "second"]

@@ -80,11 +80,15 @@ class AmiCallControl:
         sounds_dir: Path | None = None,
         channel_wait_s: float = 1.0,
         reconnect_wait_s: float = 5.0,
+        backlog_wait_s: float = 30.0,
     ) -> None:
         self._ami = ami
         self._directory = directory
         self._sounds_dir = sounds_dir
         self._channel_wait_s = channel_wait_s
+        self._backlog_wait_s = backlog_wait_s
+        """How long a repeated ask waits while AMI events are still being worked through."""
+        self._asked: set[str] = set()
         self._reconnect_wait_s = reconnect_wait_s
         """How long a transfer waits for the AMI connector to log in again."""
 
@@ -92,15 +96,26 @@ class AmiCallControl:
         """Wait briefly: the audio may arrive before the UserEvent announcing the call.
 
         The call is claimed in the directory first: its entry then stays until ``forget``
-        however long the call lasts (unclaimed announcements expire).
+        however long the call lasts (unclaimed announcements expire). The first ask waits
+        ``channel_wait_s`` (the caller must not wait for the greeting); a later one (at
+        transfer time) goes on waiting as long as the connector still has events to work
+        through, up to ``backlog_wait_s``: during an AMI flood the announcement is queued
+        behind the flood, not lost.
         """
         self._directory.claim(call_id)
-        try:
-            found = await self._directory.wait_channel(call_id, self._channel_wait_s)
-        except TimeoutError:
-            _LOGGER.warning("call=%s no VoicebotCall event from Asterisk", call_id)
-            return None
-        return CallerInfo(channel=found.channel, caller_number=found.caller_id_num or None)
+        repeated = call_id in self._asked
+        self._asked.add(call_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._backlog_wait_s
+        while True:
+            try:
+                found = await self._directory.wait_channel(call_id, self._channel_wait_s)
+            except TimeoutError:
+                if repeated and self._ami.events_pending and loop.time() < deadline:
+                    continue
+                _LOGGER.warning("call=%s no VoicebotCall event from Asterisk", call_id)
+                return None
+            return CallerInfo(channel=found.channel, caller_number=found.caller_id_num or None)
 
     async def transfer(
         self, call_id: str, channel: str, action: Transfer, whisper_pcm: bytes | None
@@ -180,6 +195,7 @@ class AmiCallControl:
     def forget(self, call_id: str) -> None:
         """Forget the call in the directory; its whisper file is no longer needed."""
         self._directory.forget(call_id)
+        self._asked.discard(call_id)
         if self._sounds_dir is not None:
             (self._sounds_dir / f"{_whisper_name(call_id)}.sln").unlink(missing_ok=True)
 

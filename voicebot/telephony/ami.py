@@ -167,6 +167,11 @@ class AmiClient:
         """True while logged in."""
         return self._connected.is_set()
 
+    @property
+    def events_pending(self) -> int:
+        """Events read and not yet dispatched (non-zero while a flood is worked through)."""
+        return self._events.qsize()
+
     async def connect(self, timeout: float = 10.0) -> None:
         """Start the connector and wait for the first login.
 

@@ -81,23 +81,76 @@ class AmiEncodeError(ValueError):
     """An action cannot be written safely (for instance a CR or LF inside a value)."""
 
 
-@dataclass(frozen=True, slots=True)
 class AmiHeaders:
-    """Ordered ``Key: value`` pairs; lookups ignore case like astman_get_header()."""
+    """Ordered ``Key: value`` pairs; lookups ignore case like astman_get_header().
 
-    items: tuple[tuple[str, str], ...] = ()
-    _first: dict[str, str] = field(init=False, repr=False, compare=False, hash=False)
+    Built from pairs, or from a block's text (``from_text``): then nothing is split until
+    asked, and ``get`` finds one header by a search of the text instead of splitting all
+    of them. An event has about 20 headers and the channel directory reads three to six,
+    at up to tens of thousands of events a second.
+    """
 
-    def __post_init__(self) -> None:
-        # One pass at construction makes every later lookup O(1): a channel event has
-        # about 20 headers and the directory reads several of them per event.
-        # Reversed, so that the first of repeated keys is the one kept.
-        first = {name.lower(): value for name, value in reversed(self.items)}
-        object.__setattr__(self, "_first", first)
+    __slots__ = ("_first", "_items", "_lowered", "_text")
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self._items: tuple[tuple[str, str], ...] | None = tuple(items)
+        self._text: str | None = None
+        self._lowered: str | None = None
+        self._first: dict[str, str] | None = None
+
+    @classmethod
+    def from_text(cls, text: str) -> AmiHeaders:
+        """Headers of a block's text, every line ending in LF or CRLF (parsed lazily)."""
+        headers = cls()
+        headers._items = None
+        headers._text = text
+        return headers
+
+    @property
+    def items(self) -> tuple[tuple[str, str], ...]:
+        """Every header in order."""
+        if self._items is None:
+            assert self._text is not None
+            self._items = split_headers(self._text)[0]
+        return self._items
 
     def get(self, key: str, default: str | None = None) -> str | None:
         """Value of the first header named ``key``."""
-        return self._first.get(key.lower(), default)
+        if self._first is None and self._text is not None:
+            found = self._search(key)
+            if found is None:
+                return default
+            if isinstance(found, str):
+                return found
+        return self._index().get(key.lower(), default)
+
+    def _search(self, key: str) -> str | object | None:
+        """The value of ``key`` in the text; None if absent; ``_UNDECIDED`` when a search
+        cannot tell (the full split answers then)."""
+        text = self._text
+        assert text is not None
+        lowered = self._lowered
+        if lowered is None:
+            lowered = self._lowered = text.lower()
+        wanted = key.lower()
+        if len(lowered) != len(text) or not wanted or _NOT_A_KEY.search(wanted):
+            return _UNDECIDED  # positions would not match, or no header could be named so
+        if lowered.startswith(wanted + ":"):
+            start = len(wanted) + 1
+        else:
+            at = lowered.find("\n" + wanted + ":")
+            if at < 0:
+                return None
+            start = at + len(wanted) + 2
+        end = text.find("\n", start)
+        value = text[start:end].rstrip("\r")
+        return value[1:] if value.startswith(" ") else value
+
+    def _index(self) -> dict[str, str]:
+        if self._first is None:
+            # Reversed, so that the first of repeated keys is the one kept.
+            self._first = {name.lower(): value for name, value in reversed(self.items)}
+        return self._first
 
     def get_all(self, key: str) -> list[str]:
         """Values of every header named ``key``, in order."""
@@ -112,7 +165,7 @@ class AmiHeaders:
         return value
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and key.lower() in self._first
+        return isinstance(key, str) and self.get(key) is not None
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(self.items)
@@ -120,12 +173,27 @@ class AmiHeaders:
     def __len__(self) -> int:
         return len(self.items)
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AmiHeaders):
+            return NotImplemented
+        return self.items == other.items
+
+    def __hash__(self) -> int:
+        return hash(self.items)
+
+    def __repr__(self) -> str:
+        return f"AmiHeaders({self.items!r})"
+
     def as_dict(self) -> dict[str, str]:
         """First value of each key (for logging and quick inspection)."""
         out: dict[str, str] = {}
         for name, value in self.items:
             out.setdefault(name, value)
         return out
+
+
+_UNDECIDED: Final = object()
+_NOT_A_KEY: Final = re.compile(r"[:\s]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,28 +307,42 @@ _HEADER_LINE: Final = re.compile(r"^([^:\s]+): ?([^\r\n]*)\r?$", re.MULTILINE)
 def parse_block_text(text: str) -> AmiEvent | AmiResponse | AmiMalformedBlock:
     """Classify one block given as text, each line ending in LF or CRLF.
 
-    Blocks where every line is a plain ``Key: value`` (all but the odd legacy Command
-    output) are split by one regex pass; anything else goes line by line.
+    Events keep the text and split it only when asked (most listeners read a few
+    headers); responses, rare and small, are split at once.
+    """
+    headers = AmiHeaders.from_text(text)
+    event = headers.get("Event")
+    if event is not None:
+        return AmiEvent(event, headers)
+    items, lines = split_headers(text)
+    return _classify(AmiHeaders(items), lines, text)
+
+
+def split_headers(text: str) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """A block's text as (headers, lines that are not headers).
+
+    A header line is ``Key:value`` with a key free of spaces and colons; the one space
+    manager.c writes after the colon is dropped, the rest of the value is kept as sent
+    (CLI table cells in Output lines end in spaces).
     """
     pairs = _HEADER_LINE.findall(text)
     if len(pairs) == text.count("\n"):
-        return _classify(AmiHeaders(tuple(pairs)), (), text)
-    return parse_block([line.rstrip("\r") for line in text.split("\n")[:-1]])
+        return tuple(pairs), ()
+    headers: list[tuple[str, str]] = []
+    others: list[str] = []
+    for line in text.split("\n")[:-1]:
+        line = line.rstrip("\r")
+        key, sep, value = line.partition(":")
+        if not sep or not key or _NOT_A_KEY.search(key):
+            others.append(line)
+            continue
+        headers.append((key, value[1:] if value.startswith(" ") else value))
+    return tuple(headers), tuple(others)
 
 
 def parse_block(lines: Sequence[str]) -> AmiEvent | AmiResponse | AmiMalformedBlock:
     """Classify one block's lines (without the closing empty line)."""
-    headers: list[tuple[str, str]] = []
-    text: list[str] = []
-    for line in lines:
-        key, sep, value = line.partition(":")
-        if not sep or not key or " " in key.strip():
-            text.append(line)
-            continue
-        # "Key: value" -- drop the one space manager.c writes after the colon, keep the
-        # rest of the value as sent (CLI table cells in Output lines end in spaces).
-        headers.append((key.strip(), value[1:] if value.startswith(" ") else value))
-    return _classify(AmiHeaders(tuple(headers)), tuple(text), "\r\n".join(lines))
+    return parse_block_text("".join(line + "\n" for line in lines))
 
 
 def _classify(
