@@ -11,6 +11,8 @@ missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
+# npm (for axe-core in the page tests) may come with a nodejs package of another origin.
+command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
     echo "setup: installing system packages: ${missing[*]}"
     SUDO=""
@@ -37,3 +39,11 @@ if [ ! -f "$stamp" ]; then
 fi
 # The staff pages' translations: .po sources in git, .mo compiled here (docs/decisions/i18n.md).
 .venv/bin/pybabel -q compile -d voicebot/i18n/locale
+# axe-core for the page tests (tests/web), pinned by package-lock.json; only when the lock
+# changed, so that a set-up machine needs no registry.
+npm_stamp="node_modules/.voicebot-$(sha256sum package-lock.json | cut -c1-16)"
+if [ ! -f "$npm_stamp" ]; then
+    echo "setup: installing axe-core for the page tests (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error
+    touch "$npm_stamp"
+fi

@@ -121,8 +121,56 @@ def test_calls_csv_has_the_filtered_calls(api: Api) -> None:
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert [r["call_id"] for r in rows] == ["c-pop-1", "c-faq-1", "c-none-1", "c-none-2", "c-pop-2"]
     assert rows[0]["outcome"] == "transferred" and rows[0]["department"] == "population"
-    assert rows[0]["started_at"] == "2024-03-04T09:00:00+00:00"
+    # In the city's time zone, with its offset: the same instant, readable as local time.
+    assert rows[0]["started_at"] == "2024-03-04T10:00:00+01:00"
     assert rows[0]["contained"] == "false" and rows[1]["contained"] == "true"
+
+
+def test_calls_csv_for_excel(api: Api) -> None:
+    response = api.client.get(
+        "/api/calls.csv",
+        params={"language": "en", "format": "excel", "sort": "started_at", **RANGE},
+        headers=api.as_role("manager"),
+    )
+    body = response.content.decode("utf-8")
+    assert body.startswith("\ufeffcall_id;started_at;ended_at;duration_s;")
+    rows = list(csv.DictReader(io.StringIO(body[1:]), delimiter=";"))
+    assert rows[0]["started_at"] == "2024-03-05 10:00:00" and rows[0]["duration_s"] == "60,0"
+    turns = api.client.get(
+        "/api/turns.csv",
+        params={"format": "excel", "department": "waste"},
+        headers=api.as_role("manager"),
+    )
+    assert turns.content.decode("utf-8").startswith("\ufeffcall_id;turn_index;")
+    assert (
+        api.client.get(
+            "/api/calls.csv", params={"format": "ods"}, headers=api.as_role("manager")
+        ).status_code
+        == 422
+    )
+
+
+def test_calls_have_fields_for_display_in_the_reader_language(api: Api) -> None:
+    [call] = api.client.get(
+        "/api/calls", params={"department": "waste"}, headers=api.as_role("manager")
+    ).json()["data"]
+    assert call["started_at"].startswith("2024-03-05T09:05:00")
+    assert call["started_at_local"] == "2024-03-05T10:05:00+01:00"
+    assert call["display"] == {
+        "started_at": "5/03/24 10:05",
+        "ended_at": "5/03/24 10:06",
+        "duration": "1\xa0min 00\xa0s",
+        "language": "Anglais",
+        "outcome": "Transféré à un service",
+        "department": "Propreté",
+        "first_request": "Propreté",
+        "resolved_by_assistant": "non",
+    }
+    english = api.client.get(
+        "/api/calls/c-waste-1", headers={**api.as_role("manager"), "Accept-Language": "en"}
+    ).json()
+    assert english["display"]["outcome"] == "Put through to a department"
+    assert english["display"]["department"] == "Cleanliness"
 
 
 def test_turns_csv_neutralises_formulas(api: Api) -> None:

@@ -61,6 +61,26 @@ def test_counts_filtered_by_language(api: Api) -> None:
     ]
 
 
+def test_counts_by_intent_filtered_by_language_and_department(api: Api) -> None:
+    assert _counts(api, language="en") == {"faq:opening_hours": 1, "waste": 1}
+    assert _counts(api, department="population") == {"population": 2}
+    body = _get(api, "/api/stats/counts", department="population", language="fr")
+    assert body["department"] == "population" and body["language"] == "fr"
+
+
+def test_requests_count_calls_per_thing_asked(api: Api) -> None:
+    body = _get(api, "/api/stats/requests")
+    assert body["dimension"] == "request"
+    # "none" (not understood) is no request.
+    assert {r["key"]: r["count"] for r in body["data"]} == {
+        "population": 2,
+        "faq:opening_hours": 2,
+        "waste": 1,
+    }
+    english = _get(api, "/api/stats/requests", language="en", department="waste")["data"]
+    assert [(r["key"], r["count"]) for r in english] == [("waste", 1)]
+
+
 def test_summary_headline_figures(api: Api) -> None:
     [total] = _get(api, "/api/stats/summary")["data"]
     assert total["calls"] == 7 and total["contained"] == 2 and total["transferred"] == 3
@@ -77,7 +97,7 @@ def test_summary_headline_figures(api: Api) -> None:
 def test_summary_filtered_by_language(api: Api) -> None:
     [english] = _get(api, "/api/stats/summary", language="en")["data"]
     assert english["calls"] == 2 and english["contained"] == 1 and english["transferred"] == 1
-    assert english["turns"] == 2 and english["avg_asr_confidence"] is None
+    assert english["turns"] == 2 and english["avg_asr_confidence"] == pytest.approx(0.75)
     per_day = _get(api, "/api/stats/summary", bucket="day", language="fr")["data"]
     assert [d["calls"] for d in per_day] == [4, 1]
 
@@ -88,6 +108,8 @@ def test_transfers_per_department(api: Api) -> None:
     assert data["population"]["success_rate"] == 1.0
     assert data["waste"]["attempts"] == 1 and data["waste"]["answered"] == 0
     assert data["waste"]["share"] == pytest.approx(1 / 7)
+    french = _get(api, "/api/stats/transfers", language="fr")["data"]
+    assert [(row["department"], row["attempts"]) for row in french] == [("population", 2)]
 
 
 def test_not_understood_groups_similar_questions(api: Api) -> None:
@@ -121,7 +143,7 @@ def test_default_range_is_the_last_30_days(api: Api) -> None:
     [
         ("/api/stats/counts", {"dimension": "mood"}, "dimension", "'intent'"),
         ("/api/stats/counts", {"bucket": "month"}, "bucket", "'day'"),
-        ("/api/stats/counts", {"language": "fr"}, "language", "cannot be filtered by language"),
+        ("/api/stats/counts", {"department": ""}, "department", "at least 1 character"),
         ("/api/stats/counts", {"bucket": "hour"}, "bucket", "limited to 14 days"),
         (
             "/api/stats/summary",

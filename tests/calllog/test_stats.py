@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.calllog.conftest import BACKENDS, Database, open_database
-from tests.calllog.factories import Turn, make_call
-from voicebot.calllog.models import CallHourly, TransferHourly, TurnHourly
+from tests.calllog.factories import T0, Turn, make_call
+from voicebot.calllog.models import CallHourly, RequestHourly, TransferHourly, TurnHourly
 from voicebot.calllog.records import CallOutcome, CallRecord, TransferStatus
 from voicebot.calllog.rollups import rebuild_rollups
 from voicebot.calllog.stats import (
@@ -22,7 +22,7 @@ from voicebot.calllog.stats import (
     CountRow,
     DepartmentTransfers,
     Dimension,
-    LanguageFilterError,
+    Scope,
 )
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -133,17 +133,54 @@ def test_summary_over_the_range(stats: CallLogStats) -> None:
 
 
 def test_summary_and_counts_of_one_language(stats: CallLogStats) -> None:
-    [french] = stats.summary(START, END, language="fr")
+    [french] = stats.summary(START, END, scope=Scope(language="fr"))
     assert (french.calls, french.contained, french.transferred, french.abandoned) == (4, 2, 1, 1)
     assert french.turns == 6
-    # Turn averages are not kept per language: unknown rather than wrong.
-    assert french.avg_asr_confidence is None and french.avg_turn_latency_ms is None
-    days = [item.bucket for item in stats.summary(START, END, Bucket.DAY, language="nl")]
+    # Turn averages are kept per language too: A, C, E (twice) and F had speech.
+    assert french.avg_asr_confidence == pytest.approx((0.9 + 0.8 + 0.3 + 0.4 + 0.95 + 0.85) / 6)
+    days = [item.bucket for item in stats.summary(START, END, Bucket.DAY, scope=Scope("nl"))]
     assert days == [local_day(3, 29)]
-    outcomes = stats.counts(Dimension.OUTCOME, START, END, language="en")
+    outcomes = stats.counts(Dimension.OUTCOME, START, END, scope=Scope(language="en"))
     assert outcomes == [CountRow(None, "callback", 1)]
-    with pytest.raises(LanguageFilterError, match="intent"):
-        stats.counts(Dimension.INTENT, START, END, language="fr")
+    intents = stats.counts(Dimension.INTENT, START, END, scope=Scope(language="nl"))
+    assert intents == [CountRow(None, "population", 1)]
+
+
+def test_every_statistic_can_be_narrowed_to_a_department(stats: CallLogStats) -> None:
+    population = Scope(department="population")
+    [summary] = stats.summary(START, END, scope=population)
+    assert (summary.calls, summary.transferred, summary.turns) == (1, 1, 1)
+    assert stats.counts(Dimension.INTENT, START, END, scope=population) == [
+        CountRow(None, "population", 1)
+    ]
+    assert stats.requests(START, END, scope=population) == [CountRow(None, "population", 1)]
+    transfers = stats.transfers_by_department(START, END, scope=population)
+    assert [(t.department, t.calls, t.attempts) for t in transfers] == [("population", 1, 1)]
+    assert transfers[0].share == pytest.approx(1 / 6)  # of all the calls of the period
+
+
+def test_requests_count_calls_and_leave_dialog_acts_apart(stats: CallLogStats) -> None:
+    rows = stats.requests(START, END)
+    # "none" (C, E) and "goodbye" (A) are not requests; each call counts once per request.
+    assert sorted((row.key, row.count) for row in rows) == [
+        ("faq:hours", 1),
+        ("faq:passport", 1),
+        ("operator", 1),
+        ("population", 1),
+        ("urbanisme", 1),
+    ]
+
+
+def test_requests_count_a_call_once_however_often_it_asked(database: Database) -> None:
+    repeated = [Turn("faq:horaires"), Turn("none", "hein", 0.9, "rephrase"), Turn("faq:horaires")]
+    database.repository().save_calls(
+        [make_call("r1", turns=repeated), make_call("r2", turns=[Turn("faq:horaires")])]
+    )
+    stats = CallLogStats(database.engine)
+    rows = stats.requests(T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+    assert rows == [CountRow(None, "faq:horaires", 2)]
+    by_intent = stats.counts(Dimension.INTENT, T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+    assert {row.key: row.count for row in by_intent} == {"faq:horaires": 3, "none": 1}
 
 
 def test_summary_per_local_day(stats: CallLogStats) -> None:
@@ -254,7 +291,7 @@ def _rollups(database: Database) -> list[list[tuple[object, ...]]]:
     with database.engine.connect() as connection:
         return [
             sorted(tuple(row) for row in connection.execute(select(table)))
-            for table in (CallHourly, TurnHourly, TransferHourly)
+            for table in (CallHourly, TurnHourly, TransferHourly, RequestHourly)
         ]
 
 
@@ -313,3 +350,16 @@ def test_not_understood_questions_are_grouped_by_similarity(database: Database) 
         utc(5, 6, 0), utc(5, 7, 0), keyword_embed, low_confidence=0.1, limit=1, examples=1
     )
     assert [(g.count, g.examples) for g in strict] == [(5, ("horaires piscine",))]
+
+
+def test_not_understood_questions_of_one_language(database: Database) -> None:
+    calls = [
+        *not_understood_calls(),
+        make_call(
+            "nl-1", utc(5, 6, 13), language="nl", turns=[Turn("none", "zwembad", 0.9, "rephrase")]
+        ),
+    ]
+    database.repository().save_calls(calls)
+    stats = CallLogStats(database.engine)
+    dutch = stats.not_understood(utc(5, 6, 0), utc(5, 7, 0), keyword_embed, scope=Scope("nl"))
+    assert [(g.count, g.representative) for g in dutch] == [(1, "zwembad")]

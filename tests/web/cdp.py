@@ -77,6 +77,7 @@ class Browser:
                 f"--window-size={width},{height}",
                 # What a Belgian French-speaking member of staff's browser asks for.
                 f"--accept-lang={accept_language}",
+                f"--lang={accept_language.split(',')[0]}",
                 "about:blank",
             ],
             pass_fds=(to_chrome_r, from_chrome_w),

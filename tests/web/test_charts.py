@@ -100,3 +100,50 @@ def test_empty_charts_say_so_and_bad_series_are_refused() -> None:
         line_chart(["a", "b"], [Series("s", (1,))], title="t")
     with pytest.raises(ValueError, match="finite and non-negative"):
         bar_chart(["a"], [Series("s", (float("nan"),))], title="t")
+
+
+def test_palette_colours_contrast_with_the_card_and_each_other() -> None:
+    from voicebot.web.charts import BACKGROUND, PALETTE, contrast_ratio
+
+    assert contrast_ratio("#000000", "#ffffff") == pytest.approx(21.0)
+    for colour in PALETTE:
+        assert contrast_ratio(colour, BACKGROUND) >= 3.0
+    assert contrast_ratio(PALETTE[0], PALETTE[1]) >= 3.0
+
+
+def test_a_third_series_is_refused_rather_than_drawn_in_a_weak_colour() -> None:
+    with pytest.raises(ValueError, match="at most 2"):
+        bar_chart(["a"], [Series("x", (1,)), Series("y", (2,)), Series("z", (3,))], title="t")
+
+
+def test_linked_charts_are_groups_of_named_links() -> None:
+    svg = bar_chart(
+        ["Service Population", "Propreté"],
+        [Series("appels", (2, 1))],
+        title="Appels",
+        links=["/calls?department=population", None],
+    )
+    chart = ET.fromstring(str(svg))
+    assert chart.attrib["role"] == "group"
+    links = list(chart.iter(f"{SVG}a"))
+    assert [(a.attrib["href"], a.attrib["aria-label"]) for a in links] == [
+        ("/calls?department=population", "appels, Service Population: 2")
+    ]
+    with pytest.raises(ValueError, match="1 links for 2 categories"):
+        bar_chart(["a", "b"], [Series("x", (1, 2))], title="t", links=["/x"])
+    plain = ET.fromstring(str(bar_chart(["a"], [Series("x", (1,))], title="t")))
+    assert plain.attrib["role"] == "img"
+
+
+def test_horizontal_bars_keep_long_labels_readable() -> None:
+    from voicebot.web.charts import hbar_chart
+
+    question = "Quelles sont les heures d'ouverture du parc à conteneurs le samedi ?"
+    svg = hbar_chart([question, "Passeport"], Series("appels", (30, 3)), title="Demandes")
+    chart = ET.fromstring(str(svg))
+    assert values(chart, "rect") == {("appels", question): "30", ("appels", "Passeport"): "3"}
+    assert texts(chart, "category-label") == [question, "Passeport"]
+    widths = [float(r.attrib["width"]) for r in chart.iter(f"{SVG}rect")]
+    assert widths[0] == pytest.approx(10 * widths[1], rel=0.01)
+    empty = ET.fromstring(str(hbar_chart([], Series("appels", ()), title="D", empty_text="Rien")))
+    assert "Rien" in "".join(empty.itertext())

@@ -1,9 +1,7 @@
-"""Pages through HTTP: sign-in cookie, roles, dashboard charts from the seed, console."""
+"""Pages through HTTP: sign-in cookie, roles, revoked keys, the console."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 
 import httpx
@@ -12,7 +10,6 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import PASSWORD, ROLES, Api
 from tests.api.server import serve
-from tests.web.svg import chart_in, legend, values
 from voicebot.accounts.limiter import LoginGuard, LoginLimits
 from voicebot.api.live import live_event
 
@@ -137,70 +134,6 @@ def test_logout_ends_the_session_on_the_server(api: Api, browser: TestClient) ->
         other.cookies.set("voicebot_session", token)
         replay = other.get("/dashboard", follow_redirects=False)
         assert replay.status_code == 303 and "ended=logout" in replay.headers["location"]
-
-
-def test_dashboard_charts_show_the_seeded_calls(api: Api, browser: TestClient) -> None:
-    sign_in(browser, "manager")
-    page = browser.get(DASHBOARD)
-    assert page.status_code == 200
-    assert "default-src 'self'" in page.headers["content-security-policy"]
-    html = page.text
-    assert 'id="kpi-calls"><span class="value">7<' in html
-    assert 'id="kpi-contained"><span class="value">29\xa0%<' in html
-
-    intents = chart_in(html, "chart-intents")
-    hours = "quelles sont vos heures d'ouverture"
-    assert set(legend(intents)) == {"Service Population", hours, "Non compris", "Propreté"}
-    points = values(intents, "circle")
-    assert len(points) == 4 * 10  # four intents × ten days
-    assert points[("Non compris", "4 mars")] == "2" and points[("Propreté", "5 mars")] == "1"
-    assert points[("Service Population", "6 mars")] == "0"
-
-    outcomes = values(chart_in(html, "chart-outcomes"), "rect")
-    assert outcomes == {
-        ("appels", "Transféré à un service"): "3",
-        ("appels", "Répondu par l'assistant"): "2",
-        ("appels", "Rappel demandé"): "1",
-        ("appels", "Non traité"): "1",
-    }
-    departments = values(chart_in(html, "chart-departments"), "rect")
-    assert departments[("appels", "Service Population")] == "2"
-    assert departments[("transferts décrochés", "Service Population")] == "2"
-    assert departments[("transferts décrochés", "Propreté")] == "0"
-
-    contained = values(chart_in(html, "chart-contained"), "circle")
-    assert contained == {
-        ("résolus par l'assistant", "4 mars"): "0.25",
-        ("résolus par l'assistant", "5 mars"): "0.33",
-    }
-    assert 'class="question-group"' in html and "permis de pêche" in html
-
-
-def test_dashboard_language_filter_and_bad_filters(api: Api, browser: TestClient) -> None:
-    sign_in(browser, "manager")
-    english = browser.get(DASHBOARD + "&language=en&bucket=week").text
-    assert 'id="kpi-calls"><span class="value">2<' in english
-    assert values(chart_in(english, "chart-outcomes"), "rect") == {
-        ("appels", "Répondu par l'assistant"): "1",
-        ("appels", "Transféré à un service"): "1",
-    }
-    assert values(chart_in(english, "chart-departments"), "rect") == {("appels", "Propreté"): "1"}
-    assert "Les intentions couvrent toutes les langues." in english
-    weekly = values(chart_in(english, "chart-intents"), "circle")
-    assert weekly[("Service Population", "semaine du 4 mars")] == "2"
-    bad = browser.get("/dashboard?start=2024-03-10&end=2024-03-01")
-    assert bad.status_code == 422
-    assert "La date de début ne peut pas être après la date de fin." in bad.text
-    assert browser.get("/dashboard?start=tomorrow").status_code == 422
-    assert browser.get("/dashboard?bucket=hour").status_code == 422
-
-
-def test_dashboard_csv_download(api: Api, browser: TestClient) -> None:
-    sign_in(browser, "manager")
-    response = browser.get("/dashboard/calls.csv?start=2024-03-05&end=2024-03-05&language=en")
-    assert response.status_code == 200
-    rows = list(csv.DictReader(io.StringIO(response.text)))
-    assert {r["call_id"] for r in rows} == {"c-faq-2", "c-waste-1"}
 
 
 def test_console_shows_callbacks_and_marks_them_done(api: Api, browser: TestClient) -> None:

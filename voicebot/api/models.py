@@ -19,6 +19,20 @@ class Message(BaseModel):
     message: str
 
 
+class CallDisplay(BaseModel):
+    """The call's fields as a person reads them: in the language of the request's
+    ``Accept-Language`` (among the city's, else its default), times in the city's zone."""
+
+    started_at: str = Field(examples=["4/03/24 10:00"])
+    ended_at: str
+    duration: str = Field(examples=["1 min 10 s"])
+    language: str = Field(examples=["Français"])
+    outcome: str = Field(examples=["Transféré à un service"])
+    department: str = Field(examples=["Service Population"])
+    first_request: str = Field(examples=["Service Population"])
+    resolved_by_assistant: str = Field(examples=["non"])
+
+
 class CallPublic(BaseModel):
     """One call of the list."""
 
@@ -64,6 +78,10 @@ class CallPublic(BaseModel):
     transfer_count: int
     callback_count: int
     contained: bool = Field(description="Resolved by the assistant without a person.")
+    started_at_local: str | None = Field(
+        default=None, description="`started_at` in the city's time zone (ISO 8601 with offset)."
+    )
+    display: CallDisplay | None = Field(default=None, description="Fields for display.")
 
 
 class CallsPublic(BaseModel):
@@ -93,6 +111,9 @@ class TurnPublic(BaseModel):
     dtmf: str | None
     latency_ms: float | None
     timings_ms: dict[str, Any]
+    runner_up: str | None = Field(
+        default=None, description="Best target other than `intent`; its score is score − margin."
+    )
 
 
 class TransferPublic(BaseModel):
@@ -181,6 +202,7 @@ class CountsPublic(BaseModel):
                     "start": "2024-03-01T00:00:00+01:00",
                     "end": "2024-03-08T00:00:00+01:00",
                     "language": None,
+                    "department": None,
                     "data": [
                         {"bucket": "2024-03-04T00:00:00+01:00", "key": "population", "count": 42}
                     ],
@@ -190,11 +212,12 @@ class CountsPublic(BaseModel):
         }
     )
 
-    dimension: str
+    dimension: str = Field(description="intent, department, outcome, language or request.")
     bucket: str | None
     start: datetime
     end: datetime
     language: str | None
+    department: str | None = None
     data: list[CountPublic]
     count: int
 
@@ -205,7 +228,11 @@ class SummaryPublic(BaseModel):
     bucket: datetime | None
     calls: int
     contained: int
-    contained_rate: float | None = Field(description="Share of calls resolved without a person.")
+    contained_rate: float | None = Field(
+        description="Share of calls resolved by the assistant alone: answered, and after the "
+        "first answer the caller neither asked again (not understood, same answer), nor asked "
+        "for a person or a department, nor was transferred or put on the callback list."
+    )
     transferred: int
     transfer_rate: float | None
     abandoned: int
@@ -213,8 +240,8 @@ class SummaryPublic(BaseModel):
     callbacks: int
     avg_handling_time_s: float | None
     turns: int
-    avg_asr_confidence: float | None = Field(description="Null when filtered by language.")
-    avg_turn_latency_ms: float | None = Field(description="Null when filtered by language.")
+    avg_asr_confidence: float | None = Field(description="Null without speech turns.")
+    avg_turn_latency_ms: float | None = Field(description="Null without timed turns.")
 
 
 class SummariesPublic(BaseModel):
@@ -223,6 +250,7 @@ class SummariesPublic(BaseModel):
     start: datetime
     end: datetime
     language: str | None
+    department: str | None = None
     data: list[SummaryPublic]
     count: int
 
@@ -244,6 +272,7 @@ class DepartmentsTransfersPublic(BaseModel):
     start: datetime
     end: datetime
     language: str | None
+    department: str | None = None
     data: list[DepartmentTransfersPublic]
     count: int
 

@@ -1,12 +1,20 @@
-"""Streaming CSV export of calls and turns (server-side cursor, bounded memory)."""
+"""Streaming CSV export of calls and turns (server-side cursor, bounded memory).
+
+Two formats (:class:`CsvFormat`): the standard one (RFC 4180: ``,`` separators, ``.``
+decimals, ISO 8601 times with their UTC offset) and the one Excel opens as columns in a
+French, Dutch or German locale (UTF-8 byte order mark, ``;`` separators, ``,`` decimals,
+times as ``YYYY-MM-DD HH:MM:SS`` in the city's zone, which Excel reads as dates).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, Select, select
 
@@ -44,6 +52,7 @@ TURN_CSV_COLUMNS: tuple[str, ...] = (
     "intent",
     "score",
     "margin",
+    "runner_up",
     "action",
     "reply_text",
     "dtmf",
@@ -56,23 +65,51 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _FREE_TEXT = frozenset({"transcript", "reply_text"})
 
 
-def _cell(name: str, value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if name in _FREE_TEXT and isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+BOM = "\ufeff"
+
+
+@dataclass(frozen=True, slots=True)
+class CsvFormat:
+    """How a CSV export writes separators, numbers and times."""
+
+    zone: ZoneInfo | None = None
+    """Times in this zone (the city's); None: in UTC, as stored."""
+    excel: bool = False
+    """For Excel in a French/Dutch/German locale: BOM, ``;``, ``,`` decimals, local times
+    without offset."""
+
+    def cell(self, name: str, value: Any) -> Any:
+        """``value`` of column ``name`` as written."""
+        if value is None:
+            return ""
+        if isinstance(value, datetime):
+            moment = value.astimezone(self.zone) if self.zone is not None else value
+            if self.excel:
+                return moment.strftime("%Y-%m-%d %H:%M:%S")
+            return moment.isoformat()
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, float) and self.excel:
+            return repr(value).replace(".", ",")
+        if name in _FREE_TEXT and isinstance(value, str) and value.startswith(_FORMULA_START):
+            return "'" + value
+        return value
+
+
+STANDARD = CsvFormat()
 
 
 def _stream(
-    engine: Engine, query: Select[*tuple[Any, ...]], columns: Sequence[str]
+    engine: Engine,
+    query: Select[*tuple[Any, ...]],
+    columns: Sequence[str],
+    fmt: CsvFormat,
 ) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    if fmt.excel:
+        # Without the byte order mark Excel reads UTF-8 as the local code page ("Ã©").
+        buffer.write(BOM)
+    writer = csv.writer(buffer, delimiter=";" if fmt.excel else ",", lineterminator="\r\n")
     writer.writerow(columns)
     with engine.connect() as connection:
         result = connection.execution_options(stream_results=True, yield_per=CHUNK_ROWS).execute(
@@ -81,7 +118,7 @@ def _stream(
         for partition in result.partitions():
             for row in partition:
                 writer.writerow(
-                    [_cell(name, value) for name, value in zip(columns, row, strict=True)]
+                    [fmt.cell(name, value) for name, value in zip(columns, row, strict=True)]
                 )
             yield buffer.getvalue()
             buffer.seek(0)
@@ -91,23 +128,31 @@ def _stream(
 
 
 def export_calls_csv(
-    engine: Engine, filters: CallFilter | None = None, *, sort: str = DEFAULT_SORT
+    engine: Engine,
+    filters: CallFilter | None = None,
+    *,
+    sort: str = DEFAULT_SORT,
+    fmt: CsvFormat = STANDARD,
 ) -> Iterator[str]:
     """CSV text chunks (header first) of every call matching ``filters``, in ``sort`` order."""
-    conditions = (filters or CallFilter()).conditions()
+    conditions = (filters or CallFilter()).conditions(engine.dialect.name)
     query = select(*(getattr(Call, name) for name in CALL_CSV_COLUMNS)).where(*conditions)
-    return _stream(engine, query.order_by(*order_by(sort)), CALL_CSV_COLUMNS)
+    return _stream(engine, query.order_by(*order_by(sort)), CALL_CSV_COLUMNS, fmt)
 
 
 def export_turns_csv(
-    engine: Engine, filters: CallFilter | None = None, *, sort: str = DEFAULT_SORT
+    engine: Engine,
+    filters: CallFilter | None = None,
+    *,
+    sort: str = DEFAULT_SORT,
+    fmt: CsvFormat = STANDARD,
 ) -> Iterator[str]:
     """CSV text chunks of every turn of the calls matching ``filters`` (calls in ``sort`` order)."""
-    conditions = (filters or CallFilter()).conditions()
+    conditions = (filters or CallFilter()).conditions(engine.dialect.name)
     query = (
         select(Call.call_id, *(getattr(Turn, name) for name in TURN_CSV_COLUMNS[1:]))
         .join(Call, Turn.call_pk == Call.id)
         .where(*conditions)
         .order_by(*order_by(sort), Turn.turn_index)
     )
-    return _stream(engine, query, TURN_CSV_COLUMNS)
+    return _stream(engine, query, TURN_CSV_COLUMNS, fmt)

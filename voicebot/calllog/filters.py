@@ -13,6 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from voicebot.calllog.models import Call, Turn
 from voicebot.calllog.records import CallOutcome
+from voicebot.calllog.search import search_key, text_condition
 
 SORT_COLUMNS: dict[str, Any] = {
     "started_at": Call.started_at,
@@ -34,11 +35,6 @@ def _aware(name: str, value: datetime | None) -> None:
         raise ValueError(f"filter {name}: naive datetime {value.isoformat()} (must be aware)")
 
 
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 @dataclass(frozen=True, slots=True)
 class CallFilter:
     """Which calls to list; every field set narrows the result (they are ANDed)."""
@@ -48,6 +44,8 @@ class CallFilter:
     end: datetime | None = None
     """Calls that started strictly before this instant."""
     outcome: CallOutcome | None = None
+    outcomes: tuple[CallOutcome, ...] = ()
+    """Calls with any of these outcomes (with ``outcome``: both must hold)."""
     department: str | None = None
     intent: str | None = None
     """Calls with at least one turn routed to this intent."""
@@ -57,30 +55,39 @@ class CallFilter:
     max_confidence: float | None = None
     """Mean ASR confidence of the call at most this."""
     text: str | None = None
-    """Case-insensitive substring of any turn transcript (ILIKE on PostgreSQL)."""
+    """Said by the caller, accents and case ignored (:mod:`voicebot.calllog.search`)."""
+    contained: bool | None = None
+    """Resolved by the assistant alone (True) or not (False)."""
+    has_callback: bool | None = None
+    """With at least one callback request (True) or none (False)."""
 
     def __post_init__(self) -> None:
         _aware("start", self.start)
         _aware("end", self.end)
-        if self.outcome is not None:
+        for outcome in (self.outcome, *self.outcomes):
+            if outcome is None:
+                continue
             try:
-                CallOutcome(self.outcome)
+                CallOutcome(outcome)
             except ValueError:
-                raise ValueError(f"filter outcome: unknown outcome {self.outcome!r}") from None
+                raise ValueError(f"filter outcome: unknown outcome {outcome!r}") from None
         for name in ("min_confidence", "max_confidence"):
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and 0.0 <= value <= 1.0):
                 raise ValueError(f"filter {name}: {value!r} is outside 0..1")
         if self.text is not None and not 0 < len(self.text) <= MAX_TEXT_LENGTH:
             raise ValueError(f"filter text: length must be 1..{MAX_TEXT_LENGTH} characters")
+        if self.text is not None and "\x00" not in self.text and not search_key(self.text):
+            raise ValueError("filter text: nothing to search for (only spaces or accents)")
         for name in ("department", "intent", "language", "text"):
             value = getattr(self, name)
             # PostgreSQL refuses NUL in text parameters; no stored value can contain one.
             if value is not None and "\x00" in value:
                 raise ValueError(f"filter {name}: contains a NUL character")
 
-    def conditions(self) -> list[ColumnElement[bool]]:
-        """SQL conditions on ``calls`` (and correlated ``turns``) for this filter."""
+    def conditions(self, dialect: str) -> list[ColumnElement[bool]]:
+        """SQL conditions on ``calls`` (and correlated ``turns``) for this filter, on the
+        database ``dialect`` (``sqlite`` or ``postgresql``: text search differs)."""
         conditions: list[ColumnElement[bool]] = []
         if self.start is not None:
             conditions.append(Call.started_at >= self.start)
@@ -88,6 +95,14 @@ class CallFilter:
             conditions.append(Call.started_at < self.end)
         if self.outcome is not None:
             conditions.append(Call.outcome == str(self.outcome))
+        if self.outcomes:
+            conditions.append(Call.outcome.in_([str(o) for o in self.outcomes]))
+        if self.contained is not None:
+            conditions.append(Call.contained.is_(self.contained))
+        if self.has_callback is not None:
+            conditions.append(
+                Call.callback_count > 0 if self.has_callback else Call.callback_count == 0
+            )
         if self.department is not None:
             conditions.append(Call.department == self.department)
         if self.language is not None:
@@ -104,14 +119,7 @@ class CallFilter:
                 exists(select(turn.id).where(turn.call_pk == Call.id, turn.intent == self.intent))
             )
         if self.text is not None:
-            pattern = _like_pattern(self.text)
-            conditions.append(
-                exists(
-                    select(turn.id).where(
-                        turn.call_pk == Call.id, turn.transcript.ilike(pattern, escape="\\")
-                    )
-                )
-            )
+            conditions.append(text_condition(dialect, self.text))
         return conditions
 
 

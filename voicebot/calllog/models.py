@@ -50,8 +50,10 @@ NOT_UNDERSTOOD_MAX_CONFIDENCE = 0.5
 """Highest ``low_confidence`` threshold the partial index ``ix_turns_not_understood`` serves."""
 NOT_UNDERSTOOD_PREDICATE = f"intent = 'none' OR asr_confidence < {NOT_UNDERSTOOD_MAX_CONFIDENCE}"
 
-TRANSCRIPT_TRGM_INDEX = "ix_turns_transcript_trgm"
-"""Name of the PostgreSQL trigram index the migration adds when ``pg_trgm`` is available."""
+SEARCH_TRGM_INDEX = "ix_calls_search_trgm"
+"""PostgreSQL trigram index on ``calls.search_text``, added when ``pg_trgm`` is available."""
+SQLITE_SEARCH_TABLE = "calls_search"
+"""SQLite FTS5 (trigram) table over ``calls.search_text``, kept in step by triggers."""
 
 
 class ApiRole(StrEnum):
@@ -161,7 +163,10 @@ class Call(Base):
     transfer_count: Mapped[int] = mapped_column(Integer)
     callback_count: Mapped[int] = mapped_column(Integer)
     contained: Mapped[bool] = mapped_column(Boolean)
-    """See :func:`voicebot.calllog.rollups.is_contained`."""
+    """See :func:`voicebot.calllog.containment.is_contained`."""
+    search_text: Mapped[str | None] = mapped_column(Text)
+    """What callers said, normalised for search (:mod:`voicebot.calllog.search`); erased
+    with the transcripts by retention purges."""
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
     turns: Mapped[list[Turn]] = relationship(
@@ -198,6 +203,8 @@ class Turn(Base):
     intent: Mapped[str] = mapped_column(String(128))
     score: Mapped[float | None] = mapped_column(Float)
     margin: Mapped[float | None] = mapped_column(Float)
+    runner_up: Mapped[str | None] = mapped_column(String(128))
+    """The best target other than ``intent``'s (its score is ``score - margin``)."""
     action: Mapped[str] = mapped_column(String(32))
     reply_text: Mapped[str | None] = mapped_column(Text)
     dtmf: Mapped[str | None] = mapped_column(String(32))
@@ -305,11 +312,13 @@ class CallHourly(Base):
 
 
 class TurnHourly(Base):
-    """Turns per UTC hour (of the call's start) and intent."""
+    """Turns per UTC hour (of the call's start), call language, call department and intent."""
 
     __tablename__ = "turn_hourly"
 
     hour_bucket: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    language: Mapped[str] = mapped_column(String(16), primary_key=True)
+    department: Mapped[str] = mapped_column(String(64), primary_key=True)
     intent: Mapped[str] = mapped_column(String(128), primary_key=True)
     turns: Mapped[int] = mapped_column(BigInteger)
     asr_confidence_sum: Mapped[float] = mapped_column(Float)
@@ -319,11 +328,27 @@ class TurnHourly(Base):
 
 
 class TransferHourly(Base):
-    """Transfer attempts per UTC hour (of the call's start), target and dial status."""
+    """Transfer attempts per UTC hour (of the call's start), call language, target and dial
+    status."""
 
     __tablename__ = "transfer_hourly"
 
     hour_bucket: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    language: Mapped[str] = mapped_column(String(16), primary_key=True)
     target: Mapped[str] = mapped_column(String(64), primary_key=True)
     dial_status: Mapped[str] = mapped_column(String(16), primary_key=True)
     attempts: Mapped[int] = mapped_column(BigInteger)
+
+
+class RequestHourly(Base):
+    """Calls per UTC hour, language, department and request: each call counts once per
+    thing it asked for (an FAQ entry, a department, the operator), however many turns it
+    took; dialog acts and turns not understood are not requests."""
+
+    __tablename__ = "request_hourly"
+
+    hour_bucket: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    language: Mapped[str] = mapped_column(String(16), primary_key=True)
+    department: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request: Mapped[str] = mapped_column(String(128), primary_key=True)
+    calls: Mapped[int] = mapped_column(BigInteger)

@@ -1,7 +1,8 @@
 """Retention: erase what callers said (and callback numbers) after a number of days.
 
 Decision: turns are *kept* and only their personal content is set to NULL (``transcript``,
-``reply_text`` — which may quote the caller — and ``dtmf``, which may be a number typed in).
+``reply_text`` — which may quote the caller — and ``dtmf``, which may be a number typed in),
+and so is the call's search text (``calls.search_text``, made of the transcripts).
 Intent, scores, confidence, action and timings stay, so statistics and rollups over old
 periods are unchanged by a purge. Callback requests older than the cutoff lose their raw
 ``caller_number`` and free-text ``note`` whatever their status. Calls keep only the keyed
@@ -20,7 +21,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, Select, Update, or_, select, update
 
-from voicebot.calllog.models import Callback, Turn
+from voicebot.calllog.models import Call, Callback, Turn
 from voicebot.calllog.rows import utc_now
 
 _LOGGER = logging.getLogger(__name__)
@@ -63,6 +64,13 @@ def purge(
         lambda ids: (
             update(Turn).where(Turn.id.in_(ids)).values(transcript=None, reply_text=None, dtmf=None)
         ),
+        chunk_size,
+    )
+    # The search text repeats the transcripts: erased with them, for the calls of the period.
+    _purge_chunks(
+        engine,
+        select(Call.id).where(Call.started_at < cutoff, Call.search_text.is_not(None)),
+        lambda ids: update(Call).where(Call.id.in_(ids)).values(search_text=None),
         chunk_size,
     )
     callbacks = _purge_chunks(

@@ -58,6 +58,9 @@ class TurnRecord:
     dtmf: str | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     """Stage timings in milliseconds (endpointing, asr, routing, dialog, tts, ...)."""
+    runner_up: str | None = None
+    """The best routing target other than the chosen one (its score: ``score - margin``);
+    None without a decision. Spools written before it existed load as None."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict (datetimes as ISO strings) for spooling and APIs."""

@@ -204,7 +204,7 @@ class CallLogRepository:
     ) -> CallPage:
         """A page of calls matching ``filters``, sorted by a whitelisted key, with the total."""
         _check_page(limit, offset)
-        conditions = (filters or CallFilter()).conditions()
+        conditions = (filters or CallFilter()).conditions(self.engine.dialect.name)
         query = (
             select(*SUMMARY_COLUMNS)
             .where(*conditions)
@@ -257,6 +257,7 @@ class CallLogRepository:
                     dtmf=t.dtmf,
                     latency_ms=t.latency_ms,
                     timings_ms=dict(t.timings),
+                    runner_up=t.runner_up,
                 )
                 for t in turns
             ),

@@ -11,14 +11,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Connection, Select, Table, bindparam, case, delete, func, select, true
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    not_,
+    select,
+    true,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
+from voicebot.calllog.intents import DIALOG_ACT_PREFIXES, DIALOG_ACTS, NOT_UNDERSTOOD
 from voicebot.calllog.models import (
     Call,
     Callback,
     CallHourly,
+    RequestHourly,
     Transfer,
     TransferHourly,
     Turn,
@@ -32,6 +46,7 @@ CALLBACKS = cast(Table, Callback.__table__)
 CALL_HOURLY = cast(Table, CallHourly.__table__)
 TURN_HOURLY = cast(Table, TurnHourly.__table__)
 TRANSFER_HOURLY = cast(Table, TransferHourly.__table__)
+REQUEST_HOURLY = cast(Table, RequestHourly.__table__)
 
 AnySelect = Select[*tuple[Any, ...]]
 
@@ -62,8 +77,18 @@ def _call_select(where: ColumnElement[bool]) -> AnySelect:
     )
 
 
+def is_request(intent: Any) -> ColumnElement[bool]:
+    """SQL for :func:`voicebot.calllog.intents.intent_kind` being ``REQUEST``."""
+    return and_(
+        intent != NOT_UNDERSTOOD,
+        intent.not_in(sorted(DIALOG_ACTS)),
+        *(not_(intent.startswith(prefix, autoescape=True)) for prefix in DIALOG_ACT_PREFIXES),
+    )
+
+
 def _turn_select(where: ColumnElement[bool]) -> AnySelect:
-    keys = (Call.hour_bucket, Turn.intent)
+    department = func.coalesce(Call.department, NO_DEPARTMENT)
+    keys = (Call.hour_bucket, Call.language, department, Turn.intent)
     return (
         select(
             *keys,
@@ -80,8 +105,20 @@ def _turn_select(where: ColumnElement[bool]) -> AnySelect:
     )
 
 
+def _request_select(where: ColumnElement[bool]) -> AnySelect:
+    department = func.coalesce(Call.department, NO_DEPARTMENT)
+    keys = (Call.hour_bucket, Call.language, department, Turn.intent)
+    return (
+        select(*keys, func.count(func.distinct(Call.id)))
+        .select_from(TURNS.join(CALLS, Turn.call_pk == Call.id))
+        .where(where, is_request(Turn.intent))
+        .group_by(*keys)
+        .order_by(*keys)
+    )
+
+
 def _transfer_select(where: ColumnElement[bool]) -> AnySelect:
-    keys = (Call.hour_bucket, Transfer.target, Transfer.dial_status)
+    keys = (Call.hour_bucket, Call.language, Transfer.target, Transfer.dial_status)
     return (
         select(*keys, func.count())
         .select_from(TRANSFERS.join(CALLS, Transfer.call_pk == Call.id))
@@ -95,6 +132,7 @@ _ROLLUPS = (
     (CALL_HOURLY, _call_select, Call.id),
     (TURN_HOURLY, _turn_select, Turn.call_pk),
     (TRANSFER_HOURLY, _transfer_select, Transfer.call_pk),
+    (REQUEST_HOURLY, _request_select, Turn.call_pk),
 )
 
 

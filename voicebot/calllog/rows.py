@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from voicebot.calllog import containment
 from voicebot.calllog.pseudonymize import Pseudonymizer
 from voicebot.calllog.records import (
     CallbackRequest,
@@ -15,8 +16,8 @@ from voicebot.calllog.records import (
     TransferRecord,
     TurnRecord,
 )
+from voicebot.calllog.search import call_search_text
 
-ANSWER_ACTION = "answer"
 TOTAL_TIMING_KEY = "total"
 NOT_UNDERSTOOD_INTENT = "none"
 
@@ -28,6 +29,7 @@ _MAX_LENGTHS = {
     "department": 64,
     "channel": 128,
     "intent": 128,
+    "runner_up": 128,
     "action": 32,
     "dtmf": 32,
     "target": 64,
@@ -93,8 +95,9 @@ def validate_record(record: CallRecord) -> None:
         seen.add(turn.index)
         _check_time(record, where, turn.started_at)
         _check_unit(record, where, turn.asr_confidence)
-        for name in ("language", "intent", "action", "dtmf", "transcript", "reply_text"):
+        for name in ("language", "intent", "runner_up", "action", "dtmf", "transcript"):
             _check_text(record, where, name, getattr(turn, name))
+        _check_text(record, where, "reply_text", turn.reply_text)
         for key, value in turn.timings_ms.items():
             if not isinstance(value, int | float) or not math.isfinite(value):
                 raise _fail(record, where, f"timing {key!r} is not a finite number: {value!r}")
@@ -133,7 +136,7 @@ def storable(record: CallRecord) -> CallRecord:
     def cleaned(item: Any, names: tuple[str, ...]) -> dict[str, Any]:
         return {name: _clean(name, getattr(item, name)) for name in names}
 
-    turn_fields = ("language", "intent", "action", "dtmf", "transcript", "reply_text")
+    turn_fields = ("language", "intent", "runner_up", "action", "dtmf", "transcript", "reply_text")
     return replace(
         record,
         **cleaned(record, ("language", "department", "channel", "caller_number")),
@@ -149,18 +152,16 @@ def storable(record: CallRecord) -> CallRecord:
 
 
 def is_contained(record: CallRecord) -> bool:
-    """Whether the assistant resolved the call on its own (a *contained resolution*).
-
-    True exactly when the outcome is ``answered``, the call has no transfer record and no
-    callback request, and at least one turn has action ``answer``. The dialog records a
-    caller who hangs up while an answer is still playing as ``abandoned``, so such calls are
-    not contained; neither is an ``answered`` call where nothing was actually answered.
-    """
-    return (
-        record.outcome == CallOutcome.ANSWERED
-        and not record.transfers
-        and not record.callbacks
-        and any(turn.action == ANSWER_ACTION for turn in record.turns)
+    """Whether the assistant resolved the call on its own (a *contained resolution*): see
+    :mod:`voicebot.calllog.containment` for the rule."""
+    return containment.is_contained(
+        str(record.outcome),
+        (
+            containment.TurnFacts(turn.intent, turn.action)
+            for turn in sorted(record.turns, key=lambda t: t.index)
+        ),
+        transfers=len(record.transfers),
+        callbacks=len(record.callbacks),
     )
 
 
@@ -200,6 +201,7 @@ def call_row(record: CallRecord, pseudonymizer: Pseudonymizer) -> dict[str, Any]
         "transfer_count": len(record.transfers),
         "callback_count": len(record.callbacks),
         "contained": is_contained(record),
+        "search_text": call_search_text(t.transcript for t in turns),
     }
 
 
@@ -215,6 +217,7 @@ def turn_row(turn: TurnRecord, call_pk: int) -> dict[str, Any]:
         "intent": turn.intent,
         "score": turn.score,
         "margin": turn.margin,
+        "runner_up": turn.runner_up,
         "action": turn.action,
         "reply_text": turn.reply_text,
         "dtmf": turn.dtmf,

@@ -31,7 +31,6 @@ from sqlalchemy import (
     DateTime,
     Engine,
     Float,
-    and_,
     case,
     func,
     literal,
@@ -43,7 +42,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from voicebot.calllog.clustering import Embed, TextGroup, group_similar
 from voicebot.calllog.models import (
     NOT_UNDERSTOOD_MAX_CONFIDENCE,
+    Call,
     CallHourly,
+    RequestHourly,
     TransferHourly,
     Turn,
     TurnHourly,
@@ -127,20 +128,45 @@ class DepartmentTransfers:
     success_rate: float | None
 
 
-class LanguageFilterError(ValueError):
-    """The statistic asked for is not kept per language."""
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which calls a statistic covers besides its time range: every field set narrows it."""
+
+    language: str | None = None
+    """Calls in this language (the call's language)."""
+    department: str | None = None
+    """Calls for this department: put through to it, or asked for it while it was closed
+    (``calls.department``); transfers *to* it for the transfer figures."""
+
+    def where(self, table: Any) -> list[ColumnElement[bool]]:
+        """Conditions on a rollup table with ``language`` and ``department`` columns."""
+        conditions: list[ColumnElement[bool]] = []
+        if self.language is not None:
+            conditions.append(table.language == self.language)
+        if self.department is not None:
+            conditions.append(table.department == self.department)
+        return conditions
 
 
-def _in_language(
-    measure: Any, language: str | None, condition: ColumnElement[bool] | None = None
-) -> Any:
-    """``measure`` on rollup rows of ``language`` (all when None) meeting ``condition``."""
-    conditions = [c for c in (condition,) if c is not None]
-    if language is not None:
-        conditions.append(CallHourly.language == language)
-    if not conditions:
-        return measure
-    return case((and_(*conditions), measure), else_=0)
+ALL = Scope()
+
+
+def _count_rows(
+    rows: list[tuple[Any, ...]], bucket: Bucket | None, *, department_keys: bool = False
+) -> list[CountRow]:
+    result = [
+        CountRow(
+            bucket=row_bucket,
+            key=None if department_keys and value == NO_DEPARTMENT else value,
+            count=int(count),
+        )
+        for row_bucket, value, count in rows
+    ]
+    if bucket is None:
+        result.sort(key=lambda row: (-row.count, row.key or ""))
+    else:
+        result.sort(key=lambda row: (row.bucket, row.key or ""))
+    return result
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -241,8 +267,10 @@ class CallLogStats:
         start: datetime,
         end: datetime,
         bucket: Bucket | None,
+        where: Sequence[ColumnElement[bool]] = (),
     ) -> list[tuple[Any, ...]]:
-        """Sum ``measures`` per (bucket, *keys) over the range; bucket is None if unbucketed."""
+        """Sum ``measures`` per (bucket, *keys) over the range and ``where``; bucket is None
+        if unbucketed."""
         low, high = _check_range(start, end)
         if bucket is Bucket.HOUR and end - start > MAX_HOURLY_RANGE:
             raise ValueError(
@@ -253,7 +281,7 @@ class CallLogStats:
         if bucket is not None:
             columns.insert(0, self._bucket_expr(hour_column, bucket, low, high).label("bucket"))
         columns += [measure.label(f"m{i}") for i, measure in enumerate(measures)]
-        inner = select(*columns).where(hour_column >= low, hour_column < high).subquery()
+        inner = select(*columns).where(hour_column >= low, hour_column < high, *where).subquery()
         group = [inner.c[column.name] for column in columns[: len(columns) - len(measures)]]
         # Integer sums cast back to BIGINT: PostgreSQL widens them to NUMERIC (Decimal).
         sums = [
@@ -287,42 +315,48 @@ class CallLogStats:
         end: datetime,
         bucket: Bucket | None = None,
         *,
-        language: str | None = None,
+        scope: Scope = ALL,
     ) -> list[CountRow]:
         """Turns per intent, or calls per department/outcome/language, per bucket.
 
-        With ``language``, only calls in that language count; turn rollups are not kept per
-        language, so counts by intent then raise :class:`LanguageFilterError`. Unbucketed
-        results are sorted by decreasing count then key, bucketed ones by bucket then key
-        (None, for calls without department, first).
+        Unbucketed results are sorted by decreasing count then key, bucketed ones by bucket
+        then key (None, for calls without department, first).
         """
         dimension = Dimension(dimension)
-        if dimension is Dimension.INTENT:
-            if language is not None:
-                raise LanguageFilterError(
-                    "counts by intent cannot be filtered by language (turn statistics are "
-                    "not kept per language); use dimension department, outcome or language"
-                )
-            key, measure, hour = TurnHourly.intent, TurnHourly.turns, TurnHourly.hour_bucket
-        else:
-            key = getattr(CallHourly, str(dimension))
-            measure, hour = _in_language(CallHourly.calls, language), CallHourly.hour_bucket
-        rows = self._grouped(hour, [key], [measure], start, end, bucket)
-        result = [
-            CountRow(
-                bucket=row_bucket,
-                key=None if dimension is Dimension.DEPARTMENT and value == NO_DEPARTMENT else value,
-                count=int(count),
-            )
-            for row_bucket, value, count in rows
-            # Rows of other languages sum to zero: they are not keys of this language.
-            if count or language is None
-        ]
-        if bucket is None:
-            result.sort(key=lambda row: (-row.count, row.key or ""))
-        else:
-            result.sort(key=lambda row: (row.bucket, row.key or ""))
-        return result
+        table: Any = TurnHourly if dimension is Dimension.INTENT else CallHourly
+        measure = TurnHourly.turns if dimension is Dimension.INTENT else CallHourly.calls
+        rows = self._grouped(
+            table.hour_bucket,
+            [getattr(table, str(dimension))],
+            [measure],
+            start,
+            end,
+            bucket,
+            scope.where(table),
+        )
+        return _count_rows(rows, bucket, department_keys=dimension is Dimension.DEPARTMENT)
+
+    def requests(
+        self,
+        start: datetime,
+        end: datetime,
+        bucket: Bucket | None = None,
+        *,
+        scope: Scope = ALL,
+    ) -> list[CountRow]:
+        """Calls per thing asked for (FAQ entry, department, operator), each call counted
+        once per request however many turns it took; dialog acts and turns not understood
+        are not requests (see :mod:`voicebot.calllog.intents`)."""
+        rows = self._grouped(
+            RequestHourly.hour_bucket,
+            [RequestHourly.request],
+            [RequestHourly.calls],
+            start,
+            end,
+            bucket,
+            scope.where(RequestHourly),
+        )
+        return _count_rows(rows, bucket)
 
     def summary(
         self,
@@ -330,47 +364,41 @@ class CallLogStats:
         end: datetime,
         bucket: Bucket | None = None,
         *,
-        language: str | None = None,
+        scope: Scope = ALL,
     ) -> list[CallStats]:
-        """Headline figures over the range (one item) or per bucket (one item per bucket).
-
-        With ``language``, only calls in that language count; the turn averages (ASR
-        confidence, latency), not kept per language, are then None.
-        """
+        """Headline figures over the range (one item) or per bucket (one item per bucket)."""
         calls = CallHourly.calls
         call_rows = self._grouped(
             CallHourly.hour_bucket,
             [],
             [
-                _in_language(calls, language),
-                _in_language(CallHourly.contained, language),
-                _in_language(calls, language, CallHourly.outcome.in_(HUMAN_OUTCOMES)),
-                _in_language(calls, language, CallHourly.outcome == CallOutcome.ABANDONED.value),
-                _in_language(CallHourly.callbacks, language),
-                _in_language(CallHourly.duration_sum_s, language),
-                _in_language(CallHourly.duration_n, language),
-                _in_language(CallHourly.turns, language),
+                calls,
+                CallHourly.contained,
+                case((CallHourly.outcome.in_(HUMAN_OUTCOMES), calls), else_=0),
+                case((CallHourly.outcome == CallOutcome.ABANDONED.value, calls), else_=0),
+                CallHourly.callbacks,
+                CallHourly.duration_sum_s,
+                CallHourly.duration_n,
+                CallHourly.turns,
             ],
             start,
             end,
             bucket,
+            scope.where(CallHourly),
         )
-        turn_rows = (
-            self._grouped(
-                TurnHourly.hour_bucket,
-                [],
-                [
-                    TurnHourly.asr_confidence_sum,
-                    TurnHourly.asr_confidence_n,
-                    TurnHourly.latency_sum_ms,
-                    TurnHourly.latency_n,
-                ],
-                start,
-                end,
-                bucket,
-            )
-            if language is None
-            else []
+        turn_rows = self._grouped(
+            TurnHourly.hour_bucket,
+            [],
+            [
+                TurnHourly.asr_confidence_sum,
+                TurnHourly.asr_confidence_n,
+                TurnHourly.latency_sum_ms,
+                TurnHourly.latency_n,
+            ],
+            start,
+            end,
+            bucket,
+            scope.where(TurnHourly),
         )
         call_sums = {row[0]: [float(v or 0) for v in row[1:]] for row in call_rows}
         turn_sums = {row[0]: [float(v or 0) for v in row[1:]] for row in turn_rows}
@@ -402,11 +430,23 @@ class CallLogStats:
             )
         return result
 
-    def transfers_by_department(self, start: datetime, end: datetime) -> list[DepartmentTransfers]:
+    def transfers_by_department(
+        self, start: datetime, end: datetime, *, scope: Scope = ALL
+    ) -> list[DepartmentTransfers]:
         """Per department: calls sent there, their share of all calls, and dial outcomes."""
+        language_only = Scope(language=scope.language)
         call_rows = self._grouped(
-            CallHourly.hour_bucket, [CallHourly.department], [CallHourly.calls], start, end, None
+            CallHourly.hour_bucket,
+            [CallHourly.department],
+            [CallHourly.calls],
+            start,
+            end,
+            None,
+            language_only.where(CallHourly),
         )
+        transfer_where = language_only.where(TransferHourly)
+        if scope.department is not None:
+            transfer_where.append(TransferHourly.target == scope.department)
         transfer_rows = self._grouped(
             TransferHourly.hour_bucket,
             [TransferHourly.target],
@@ -423,9 +463,12 @@ class CallLogStats:
             start,
             end,
             None,
+            transfer_where,
         )
         total = sum(int(count) for _, _, count in call_rows)
         calls = {dept: int(count) for _, dept, count in call_rows if dept != NO_DEPARTMENT}
+        if scope.department is not None:
+            calls = {d: n for d, n in calls.items() if d == scope.department}
         dials: dict[str, tuple[int, int]] = defaultdict(lambda: (0, 0))
         for _, target, attempts, answered in transfer_rows:
             dials[target] = (int(attempts), int(answered))
@@ -453,6 +496,7 @@ class CallLogStats:
         limit: int = 10,
         examples: int = 3,
         max_texts: int = 1000,
+        scope: Scope = ALL,
     ) -> list[TextGroup]:
         """The most frequent questions the assistant did not understand, similar ones grouped.
 
@@ -463,7 +507,7 @@ class CallLogStats:
         most frequent distinct transcripts in ``start <= started_at < end`` are embedded with
         ``embed`` and grouped greedily at cosine ``threshold``
         (see :func:`voicebot.calllog.clustering.group_similar`); the ``limit`` largest groups
-        are returned.
+        are returned. ``scope`` narrows to the turns of calls in a language or department.
         """
         for name, value in (("start", start), ("end", end)):
             if value.tzinfo is None or value.utcoffset() is None:
@@ -488,6 +532,8 @@ class CallLogStats:
             .order_by(count.desc(), Turn.transcript)
             .limit(max_texts)
         )
+        if scope != ALL:
+            query = query.join(Call, Turn.call_pk == Call.id).where(*scope.where(Call))
         with self.engine.connect() as connection:
             rows = connection.execute(query).all()
         texts = [str(row[0]) for row in rows]

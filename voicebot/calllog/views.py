@@ -60,6 +60,8 @@ class TurnView:
     dtmf: str | None
     latency_ms: float | None
     timings_ms: dict[str, Any] = field(default_factory=dict)
+    runner_up: str | None = None
+    """The best target other than ``intent`` (scored ``score - margin``)."""
 
 
 @dataclass(frozen=True, slots=True)

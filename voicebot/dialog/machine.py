@@ -220,6 +220,8 @@ class Dialog:
         turn.timings_ms = dict(event.timings_ms)
         if decision is not None:
             turn.score, turn.margin = decision.score, decision.margin
+            runner_up = decision.runner_up
+            turn.runner_up = runner_up.label if runner_up is not None else None
         self._candidates = [c.label for c in decision.candidates] if decision else []
         self._out.stop_playback()
         self._silences = 0

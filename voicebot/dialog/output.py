@@ -20,6 +20,7 @@ class TurnDraft:
     confidence: float | None = None
     score: float | None = None
     margin: float | None = None
+    runner_up: str | None = None
     dtmf: str | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     action: TurnAction = TurnAction.PROMPT
@@ -46,6 +47,7 @@ class TurnDraft:
             reply_text=" ".join(self.texts),
             dtmf=self.dtmf,
             timings_ms=timings,
+            runner_up=self.runner_up,
         )
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from voicebot.i18n.catalogues import SOURCE_LANGUAGE, available_languages
+from voicebot.knowledge.model import City
+
 
 def parse_accept_language(header: str | None) -> list[str]:
     """Primary language codes of an ``Accept-Language`` header, most preferred first.
@@ -51,3 +54,16 @@ def choose_language(
         if language in offered:
             return language
     return default if default in offered else offered[0]
+
+
+def offered_languages(city: City) -> tuple[str, ...]:
+    """Page languages for ``city``: its KB's languages that have a catalogue, the default
+    language first, else the source language."""
+    ordered = [city.default_language, *city.languages]
+    offered = [lang for lang in dict.fromkeys(ordered) if lang in available_languages()]
+    return tuple(offered) or (SOURCE_LANGUAGE,)
+
+
+def reader_language(city: City, chosen: str | None, accept_language: str | None) -> str:
+    """The language to show ``city``'s staff: :func:`choose_language` over its offer."""
+    return choose_language(chosen, accept_language, offered_languages(city), city.default_language)

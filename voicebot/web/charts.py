@@ -1,8 +1,13 @@
-"""Small server-side SVG charts (line and grouped bar) with axes, labels and a legend.
+"""Small server-side SVG charts (line, grouped bar, horizontal bar) with axes and a legend.
 
 Pure functions from numbers to SVG markup: no JavaScript, no external assets. Every data
 point is an element carrying ``data-series``, ``data-category`` and ``data-value`` so the
-page can be checked (and read by assistive tools, through ``<title>`` tooltips).
+page can be checked, with a ``<title>`` tooltip. With ``links``, each category's marks are
+links (keyboard-focusable, named with ``aria-label``) and the chart is a ``group``;
+without, it is one ``img``. Pages show every chart's numbers in a table as well.
+
+Colours (WCAG 2.1 SC 1.4.11, non-text contrast): at most two series per chart, each colour
+at least 3:1 against the white card and against the other (:func:`contrast_ratio`).
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from html import escape
 
 from markupsafe import Markup
 
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#666666")
-"""Okabe–Ito colours, distinguishable with the common colour-vision deficiencies."""
+PALETTE = ("#2F80ED", "#0B2545")
+"""Blue and navy: 3.9:1 and 15.4:1 on white, 4.0:1 between them."""
+BACKGROUND = "#ffffff"
+MAX_SERIES = len(PALETTE)
 FONT = "system-ui, sans-serif"
 _ids = itertools.count(1)
 
@@ -50,6 +57,19 @@ class _Frame:
         return self.top + self.plot_height * (1 - value / top_value)
 
 
+def relative_luminance(color: str) -> float:
+    """WCAG relative luminance of ``#rrggbb``."""
+    channels = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG contrast ratio of two ``#rrggbb`` colours (1 to 21)."""
+    high, low = sorted((relative_luminance(first), relative_luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
 def nice_ticks(maximum: float, count: int = 5) -> list[float]:
     """Round tick values from 0 to at least ``maximum`` (steps of 1, 2, 2.5 or 5 × 10^n)."""
     if not math.isfinite(maximum) or maximum <= 0:
@@ -75,7 +95,15 @@ def format_percent(value: float) -> str:
     return f"{value * 100:.0f} %"
 
 
-def _check(categories: Sequence[str], series: Sequence[Series]) -> None:
+def _check(
+    categories: Sequence[str], series: Sequence[Series], links: Sequence[str | None] | None
+) -> None:
+    if len(series) > MAX_SERIES:
+        raise ValueError(
+            f"{len(series)} series: a chart shows at most {MAX_SERIES} (colour contrast)"
+        )
+    if links is not None and len(links) != len(categories):
+        raise ValueError(f"{len(links)} links for {len(categories)} categories")
     for item in series:
         if len(item.values) != len(categories):
             raise ValueError(
@@ -86,15 +114,23 @@ def _check(categories: Sequence[str], series: Sequence[Series]) -> None:
             raise ValueError(f"series {item.name!r}: values must be finite and non-negative")
 
 
-def _open(kind: str, title: str, frame: _Frame) -> tuple[list[str], str]:
+def _open(kind: str, title: str, frame: _Frame, *, linked: bool = False) -> tuple[list[str], str]:
     chart_id = f"chart-{next(_ids)}"
+    role = "group" if linked else "img"
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart {kind}" role="img" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart {kind}" role="{role}" '
         f'aria-labelledby="{chart_id}-title" viewBox="0 0 {frame.width} {frame.height}" '
         f'width="{frame.width}" height="{frame.height}" font-family="{FONT}" font-size="12">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
     ]
     return parts, chart_id
+
+
+def _link(href: str | None, label: str, mark: str) -> str:
+    """``mark`` inside a link to ``href`` named ``label`` (or alone without ``href``)."""
+    if href is None:
+        return mark
+    return f'<a href="{escape(href)}" aria-label="{escape(label)}">{mark}</a>'
 
 
 def _empty(kind: str, title: str, frame: _Frame, text: str) -> Markup:
@@ -140,9 +176,13 @@ def _x_labels(frame: _Frame, categories: Sequence[str], centers: list[float]) ->
             continue
         transform = f' transform="rotate(-30 {x:.1f} {baseline})"' if rotate else ""
         anchor = "end" if rotate else "middle"
+        # A rotated label runs left of its mark: cut it so the first one stays inside (the
+        # full name is in the mark's tooltip and in the page's table).
+        room = max(4, int((x - 4) / 6.2)) if rotate else len(category)
+        shown = category if len(category) <= room else category[: room - 1] + "…"
         parts.append(
             f'<text class="category-label" x="{x:.1f}" y="{baseline}" text-anchor="{anchor}"'
-            f'{transform} fill="#333333">{escape(category)}</text>'
+            f'{transform} fill="#333333">{escape(shown)}</text>'
         )
     parts.append("</g>")
     return "".join(parts)
@@ -152,7 +192,7 @@ def _legend(frame: _Frame, series: Sequence[Series]) -> str:
     parts = ['<g class="legend">']
     x = float(frame.left)
     for index, item in enumerate(series):
-        color = PALETTE[index % len(PALETTE)]
+        color = PALETTE[index]
         parts.append(
             f'<g class="legend-item" data-series="{escape(item.name)}">'
             f'<rect x="{x:.1f}" y="6" width="12" height="12" fill="{color}"/>'
@@ -173,9 +213,10 @@ def line_chart(
     y_format: Callable[[float], str] = format_number,
     y_max: float | None = None,
     empty_text: str = "No data for this period",
+    links: Sequence[str | None] | None = None,
 ) -> Markup:
     """One polyline with point markers per series over evenly spaced categories."""
-    _check(categories, series)
+    _check(categories, series, links)
     frame = _Frame(width, height, left=52, right=28, top=32, bottom=48)
     if not categories or not series:
         return _empty("line-chart", title, frame, empty_text)
@@ -187,11 +228,12 @@ def line_chart(
         frame.left + (step * i if len(categories) > 1 else frame.plot_width / 2)
         for i in range(len(categories))
     ]
-    parts, _ = _open("line-chart", title, frame)
+    parts, _ = _open("line-chart", title, frame, linked=links is not None)
     parts.append(_y_axis(frame, ticks, y_format))
     parts.append(_x_labels(frame, categories, xs))
+    hrefs = links or [None] * len(categories)
     for index, item in enumerate(series):
-        color = PALETTE[index % len(PALETTE)]
+        color = PALETTE[index]
         points = [(x, frame.y(v, top_value)) for x, v in zip(xs, item.values, strict=True)]
         parts.append(f'<g class="series" data-series="{escape(item.name)}">')
         parts.append(
@@ -201,13 +243,16 @@ def line_chart(
             + " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
             + '"/>'
         )
-        for category, value, (x, y) in zip(categories, item.values, points, strict=True):
-            parts.append(
-                f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}" '
+        for category, value, (x, y), href in zip(
+            categories, item.values, points, hrefs, strict=True
+        ):
+            label = f"{item.name}, {category}: {y_format(value)}"
+            mark = (
+                f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{color}" '
                 f'data-series="{escape(item.name)}" data-category="{escape(category)}" '
-                f'data-value="{format_number(value)}"><title>{escape(item.name)}, '
-                f"{escape(category)}: {escape(y_format(value))}</title></circle>"
+                f'data-value="{format_number(value)}"><title>{escape(label)}</title></circle>'
             )
+            parts.append(_link(href, label, mark))
         parts.append("</g>")
     parts.append(_legend(frame, series))
     parts.append("</svg>")
@@ -223,9 +268,10 @@ def bar_chart(
     height: int = 300,
     y_format: Callable[[float], str] = format_number,
     empty_text: str = "No data for this period",
+    links: Sequence[str | None] | None = None,
 ) -> Markup:
     """Vertical bars, grouped per category, one colour per series, values above the bars."""
-    _check(categories, series)
+    _check(categories, series, links)
     frame = _Frame(width, height, left=52, right=16, top=44, bottom=64)
     if not categories or not series:
         return _empty("bar-chart", title, frame, empty_text)
@@ -234,21 +280,25 @@ def bar_chart(
     group = frame.plot_width / len(categories)
     bar = group * 0.8 / len(series)
     centers = [frame.left + group * (i + 0.5) for i in range(len(categories))]
-    parts, _ = _open("bar-chart", title, frame)
+    parts, _ = _open("bar-chart", title, frame, linked=links is not None)
     parts.append(_y_axis(frame, ticks, y_format))
+    hrefs = links or [None] * len(categories)
     for index, item in enumerate(series):
-        color = PALETTE[index % len(PALETTE)]
+        color = PALETTE[index]
         parts.append(f'<g class="series" data-series="{escape(item.name)}">')
-        for position, (category, value) in enumerate(zip(categories, item.values, strict=True)):
+        for position, (category, value, href) in enumerate(
+            zip(categories, item.values, hrefs, strict=True)
+        ):
             x = frame.left + group * position + group * 0.1 + bar * index
             y = frame.y(value, top_value)
-            parts.append(
+            label = f"{item.name}, {category}: {y_format(value)}"
+            mark = (
                 f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" '
                 f'height="{frame.height - frame.bottom - y:.1f}" fill="{color}" '
                 f'data-series="{escape(item.name)}" data-category="{escape(category)}" '
-                f'data-value="{format_number(value)}"><title>{escape(item.name)}, '
-                f"{escape(category)}: {escape(y_format(value))}</title></rect>"
+                f'data-value="{format_number(value)}"><title>{escape(label)}</title></rect>'
             )
+            parts.append(_link(href, label, mark))
             if bar >= 14:
                 parts.append(
                     f'<text class="bar-value" x="{x + bar / 2:.1f}" y="{y - 4:.1f}" '
@@ -258,4 +308,51 @@ def bar_chart(
     parts.append(_x_labels(frame, categories, centers))
     parts.append(_legend(frame, series))
     parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def hbar_chart(
+    categories: Sequence[str],
+    series: Series,
+    *,
+    title: str,
+    width: int = 640,
+    x_format: Callable[[float], str] = format_number,
+    empty_text: str = "No data for this period",
+    links: Sequence[str | None] | None = None,
+) -> Markup:
+    """Horizontal bars, one per category, labels above each bar: for long labels (the
+    questions of FAQ entries) that would not fit under vertical bars."""
+    _check(categories, [series], links)
+    row = 34
+    frame = _Frame(width, max(80, 20 + row * len(categories)), left=8, right=60, top=10, bottom=10)
+    if not categories:
+        return _empty("hbar-chart", title, frame, empty_text)
+    peak = max(series.values, default=0.0) or 1.0
+    parts, _ = _open("hbar-chart", title, frame, linked=links is not None)
+    hrefs = links or [None] * len(categories)
+    parts.append(f'<g class="series" data-series="{escape(series.name)}">')
+    for position, (category, value, href) in enumerate(
+        zip(categories, series.values, hrefs, strict=True)
+    ):
+        top = frame.top + row * position
+        length = max(1.0, frame.plot_width * value / peak)
+        label = f"{category}: {x_format(value)}"
+        shown = category if len(category) <= 80 else category[:79] + "…"
+        mark = (
+            f'<rect class="bar" x="{frame.left}" y="{top + 16:.1f}" width="{length:.1f}" '
+            f'height="12" fill="{PALETTE[0]}" data-series="{escape(series.name)}" '
+            f'data-category="{escape(category)}" data-value="{format_number(value)}">'
+            f"<title>{escape(label)}</title></rect>"
+        )
+        parts.append(
+            f'<text class="category-label" x="{frame.left}" y="{top + 11:.1f}" '
+            f'fill="#222222">{escape(shown)}</text>'
+        )
+        parts.append(_link(href, label, mark))
+        parts.append(
+            f'<text class="bar-value" x="{frame.left + length + 6:.1f}" y="{top + 26:.1f}" '
+            f'fill="#222222">{escape(x_format(value))}</text>'
+        )
+    parts.append("</g></svg>")
     return Markup("".join(parts))

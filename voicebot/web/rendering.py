@@ -17,10 +17,9 @@ from fastapi.templating import Jinja2Templates
 
 from voicebot.accounts.principal import Principal
 from voicebot.api.services import ApiServices
-from voicebot.i18n.catalogues import SOURCE_LANGUAGE, available_languages
-from voicebot.i18n.negotiation import choose_language
+from voicebot.i18n.labels import Labels
+from voicebot.i18n.negotiation import offered_languages, reader_language
 from voicebot.i18n.page_locale import PageLocale
-from voicebot.web.labels import Labels
 
 HERE = Path(__file__).parent
 LANGUAGE_COOKIE = "voicebot_lang"
@@ -70,26 +69,14 @@ def services_of(request: Request) -> ApiServices:
     return services
 
 
-def offered_languages(services: ApiServices) -> tuple[str, ...]:
-    """Page languages for this city: its KB's languages that have a catalogue, in the KB's
-    order (the default language first), else the source language."""
-    city = services.kb_store.current().city
-    ordered = [city.default_language, *city.languages]
-    offered = [lang for lang in dict.fromkeys(ordered) if lang in available_languages()]
-    return tuple(offered) or (SOURCE_LANGUAGE,)
-
-
 def page_locale(request: Request) -> PageLocale:
     """The reader's locale: the language chosen on the pages, else the browser's, else the
     city's default."""
     services = services_of(request)
-    offered = offered_languages(services)
-    city = services.kb_store.current().city
-    language = choose_language(
+    language = reader_language(
+        services.kb_store.current().city,
         request.cookies.get(LANGUAGE_COOKIE),
         request.headers.get("accept-language"),
-        offered,
-        city.default_language,
     )
     return PageLocale.create(language, services.stats.timezone)
 
@@ -108,7 +95,7 @@ def render(
     full = {
         "loc": loc,
         "labels": Labels(services.kb_store.current(), loc),
-        "languages": offered_languages(services),
+        "languages": offered_languages(services.kb_store.current().city),
         "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         "key": None,
         **context,

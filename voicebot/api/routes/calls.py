@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
 from voicebot.api.deps import (
@@ -19,6 +19,7 @@ from voicebot.api.deps import (
     local_time,
     not_found,
 )
+from voicebot.api.display import call_display, request_labels
 from voicebot.api.models import (
     CallbackPublic,
     CallDetailPublic,
@@ -27,11 +28,14 @@ from voicebot.api.models import (
     TransferPublic,
     TurnPublic,
 )
-from voicebot.calllog.export import export_calls_csv, export_turns_csv
+from voicebot.api.services import ApiServices
+from voicebot.calllog.export import CsvFormat, export_calls_csv, export_turns_csv
 from voicebot.calllog.filters import DEFAULT_SORT, MAX_TEXT_LENGTH, SORT_COLUMNS, CallFilter
 from voicebot.calllog.models import ApiRole
 from voicebot.calllog.records import CallOutcome
 from voicebot.calllog.repository import MAX_PAGE_SIZE
+from voicebot.calllog.views import CallSummary
+from voicebot.i18n.labels import Labels
 
 router = APIRouter(tags=["calls"], responses=AUTH_RESPONSES)
 
@@ -106,8 +110,37 @@ FilterDep = Annotated[CallFilter, Depends(call_filter)]
 SortDep = Annotated[str, Depends(sort_key)]
 
 
+CsvStyle = Annotated[
+    Literal["standard", "excel"],
+    Query(
+        alias="format",
+        description="`standard`: RFC 4180 (`,`, `.` decimals, ISO 8601 times with the city's "
+        "offset). `excel`: for Excel in French, Dutch or German (UTF-8 byte order mark, `;`, "
+        "`,` decimals, `YYYY-MM-DD HH:MM:SS` in the city's zone).",
+    ),
+]
+
+
+def _csv_format(services: ServicesDep, style: CsvStyle = "standard") -> CsvFormat:
+    return CsvFormat(zone=services.stats.timezone, excel=style == "excel")
+
+
+CsvFormatDep = Annotated[CsvFormat, Depends(_csv_format)]
+
+
+def _public(call: CallSummary, services: ApiServices, labels: Labels) -> CallPublic:
+    public = CallPublic.model_validate(call)
+    return public.model_copy(
+        update={
+            "started_at_local": call.started_at.astimezone(services.stats.timezone).isoformat(),
+            "display": call_display(call, labels),
+        }
+    )
+
+
 @router.get("/calls", summary="List calls", response_model=CallsPublic)
 def list_calls(
+    request: Request,
     services: ServicesDep,
     _key: ManagerKey,
     filters: FilterDep,
@@ -117,8 +150,9 @@ def list_calls(
 ) -> CallsPublic:
     """Calls matching every given filter, one page at a time, with the total count."""
     page = services.repository.list_calls(filters, sort=sort, limit=limit, offset=offset)
+    labels = request_labels(request, services)
     return CallsPublic(
-        data=[CallPublic.model_validate(item) for item in page.items],
+        data=[_public(item, services, labels) for item in page.items],
         count=page.total,
         limit=page.limit,
         offset=page.offset,
@@ -145,10 +179,11 @@ CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     responses=CSV_RESPONSE,
 )
 def export_calls(
-    services: ServicesDep, _key: ManagerKey, filters: FilterDep, sort: SortDep
+    services: ServicesDep, _key: ManagerKey, filters: FilterDep, sort: SortDep, fmt: CsvFormatDep
 ) -> StreamingResponse:
     """Every call matching the filters (no pagination), streamed with bounded memory."""
-    return _csv_response(export_calls_csv(services.engine, filters, sort=sort), "calls.csv")
+    chunks = export_calls_csv(services.engine, filters, sort=sort, fmt=fmt)
+    return _csv_response(chunks, "calls.csv")
 
 
 @router.get(
@@ -158,10 +193,11 @@ def export_calls(
     responses=CSV_RESPONSE,
 )
 def export_turns(
-    services: ServicesDep, _key: ManagerKey, filters: FilterDep, sort: SortDep
+    services: ServicesDep, _key: ManagerKey, filters: FilterDep, sort: SortDep, fmt: CsvFormatDep
 ) -> StreamingResponse:
     """Every turn of the calls matching the filters, calls in ``sort`` order."""
-    return _csv_response(export_turns_csv(services.engine, filters, sort=sort), "turns.csv")
+    chunks = export_turns_csv(services.engine, filters, sort=sort, fmt=fmt)
+    return _csv_response(chunks, "turns.csv")
 
 
 @router.get(
@@ -171,6 +207,7 @@ def export_turns(
     responses={404: {"description": "No call has this id."}},
 )
 def get_call(
+    request: Request,
     services: ServicesDep,
     key: ManagerKey,
     # No stored id is longer or holds NUL (which PostgreSQL cannot even compare).
@@ -184,8 +221,9 @@ def get_call(
     if key.role is not ApiRole.ADMIN:
         # Raw numbers are for the operators who call back, not for statistics.
         callbacks = [c.model_copy(update={"caller_number": None}) for c in callbacks]
+    public = _public(detail.call, services, request_labels(request, services))
     return CallDetailPublic(
-        **CallPublic.model_validate(detail.call).model_dump(),
+        **public.model_dump(),
         turns=[TurnPublic.model_validate(t) for t in detail.turns],
         transfers=[TransferPublic.model_validate(t) for t in detail.transfers],
         callbacks=callbacks,

@@ -27,7 +27,7 @@ from voicebot.api.models import (
 )
 from voicebot.calllog.models import NOT_UNDERSTOOD_MAX_CONFIDENCE
 from voicebot.calllog.rows import utc_now
-from voicebot.calllog.stats import Bucket, Dimension, LanguageFilterError
+from voicebot.calllog.stats import Bucket, Dimension, Scope
 
 router = APIRouter(prefix="/stats", tags=["statistics"], responses=AUTH_RESPONSES)
 
@@ -62,6 +62,24 @@ LanguageQuery = Annotated[
         description="Only calls in this language (a code such as `fr`).",
     ),
 ]
+DepartmentQuery = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^\x00]+$",
+        description="Only calls for this department id (put through to it or asked for it);"
+        " for transfers, attempts to it.",
+    ),
+]
+
+
+def scope(language: LanguageQuery = None, department: DepartmentQuery = None) -> Scope:
+    """The language and department filters every statistic accepts."""
+    return Scope(language=language, department=department)
+
+
+ScopeDep = Annotated[Scope, Depends(scope)]
 
 
 @router.get(
@@ -73,11 +91,11 @@ def counts(
     services: ServicesDep,
     _key: ManagerKey,
     span: RangeDep,
+    filters: ScopeDep,
     dimension: Dimension = Dimension.INTENT,
     bucket: Annotated[
         Bucket | None, Query(description="Time bucket; none: totals over the range.")
     ] = None,
-    language: LanguageQuery = None,
 ) -> CountsPublic:
     """Turns per intent, or calls per department/outcome/language, optionally per bucket.
 
@@ -85,9 +103,7 @@ def counts(
     time zone; hour buckets are limited to 14 days.
     """
     try:
-        rows = services.stats.counts(dimension, span.start, span.end, bucket, language=language)
-    except LanguageFilterError as error:
-        invalid(("query", "language"), str(error))
+        rows = services.stats.counts(dimension, span.start, span.end, bucket, scope=filters)
     except ValueError as error:
         invalid(("query", "bucket" if bucket else "start"), str(error))
     return CountsPublic(
@@ -95,7 +111,38 @@ def counts(
         bucket=bucket.value if bucket else None,
         start=span.start,
         end=span.end,
-        language=language,
+        language=filters.language,
+        department=filters.department,
+        data=[CountPublic(bucket=r.bucket, key=r.key, count=r.count) for r in rows],
+        count=len(rows),
+    )
+
+
+@router.get("/requests", summary="Calls per request", response_model=CountsPublic)
+def requests(
+    services: ServicesDep,
+    _key: ManagerKey,
+    span: RangeDep,
+    filters: ScopeDep,
+    bucket: Annotated[
+        Bucket | None, Query(description="Time bucket; none: totals over the range.")
+    ] = None,
+) -> CountsPublic:
+    """What callers asked for: calls per FAQ entry, department or operator, each call
+    counted once per request however many turns it took. Dialog acts (yes, no, goodbye,
+    keypad digits, language switches) and turns not understood are left out: see counts by
+    intent for those."""
+    try:
+        rows = services.stats.requests(span.start, span.end, bucket, scope=filters)
+    except ValueError as error:
+        invalid(("query", "bucket" if bucket else "start"), str(error))
+    return CountsPublic(
+        dimension="request",
+        bucket=bucket.value if bucket else None,
+        start=span.start,
+        end=span.end,
+        language=filters.language,
+        department=filters.department,
         data=[CountPublic(bucket=r.bucket, key=r.key, count=r.count) for r in rows],
         count=len(rows),
     )
@@ -106,17 +153,22 @@ def summary(
     services: ServicesDep,
     _key: ManagerKey,
     span: RangeDep,
+    filters: ScopeDep,
     bucket: Bucket | None = None,
-    language: LanguageQuery = None,
 ) -> SummariesPublic:
     """Calls, contained-resolution, transfer and abandonment rates, handling time, turns."""
     try:
-        rows = services.stats.summary(span.start, span.end, bucket, language=language)
+        rows = services.stats.summary(span.start, span.end, bucket, scope=filters)
     except ValueError as error:
         invalid(("query", "bucket" if bucket else "start"), str(error))
     data = [SummaryPublic.model_validate(row, from_attributes=True) for row in rows]
     return SummariesPublic(
-        start=span.start, end=span.end, language=language, data=data, count=len(data)
+        start=span.start,
+        end=span.end,
+        language=filters.language,
+        department=filters.department,
+        data=data,
+        count=len(data),
     )
 
 
@@ -124,16 +176,21 @@ def summary(
     "/transfers", summary="Transfers per department", response_model=DepartmentsTransfersPublic
 )
 def transfers(
-    services: ServicesDep, _key: ManagerKey, span: RangeDep
+    services: ServicesDep, _key: ManagerKey, span: RangeDep, filters: ScopeDep
 ) -> DepartmentsTransfersPublic:
     """Per department: calls sent there, their share, transfer attempts and answered ones."""
     try:
-        rows = services.stats.transfers_by_department(span.start, span.end)
+        rows = services.stats.transfers_by_department(span.start, span.end, scope=filters)
     except ValueError as error:
         invalid(("query", "start"), str(error))
     data = [DepartmentTransfersPublic.model_validate(row, from_attributes=True) for row in rows]
     return DepartmentsTransfersPublic(
-        start=span.start, end=span.end, language=None, data=data, count=len(data)
+        start=span.start,
+        end=span.end,
+        language=filters.language,
+        department=filters.department,
+        data=data,
+        count=len(data),
     )
 
 
@@ -147,6 +204,7 @@ def not_understood(
     services: ServicesDep,
     _key: ManagerKey,
     span: RangeDep,
+    filters: ScopeDep,
     threshold: Annotated[
         float, Query(ge=0.0, le=1.0, description="Cosine similarity to join a group.")
     ] = 0.8,
@@ -170,6 +228,7 @@ def not_understood(
             threshold=threshold,
             low_confidence=low_confidence,
             limit=limit,
+            scope=filters,
         )
     except ValueError as error:
         invalid(("query",), str(error))

@@ -12,8 +12,8 @@ from voicebot.api.services import ApiServices
 from voicebot.api.sse import event_stream_response
 from voicebot.calllog.models import CallbackStatus
 from voicebot.calllog.repository import CallbackNotFoundError
+from voicebot.i18n.labels import Labels
 from voicebot.web.access import CONSOLE_ROLES, authorise
-from voicebot.web.labels import Labels
 from voicebot.web.rendering import error_page, page_locale, render, services_of
 
 router = APIRouter(include_in_schema=False)

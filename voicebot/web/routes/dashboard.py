@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import urllib.parse
-
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from voicebot.api.services import ApiServices
-from voicebot.calllog.export import export_calls_csv
+from voicebot.calllog.export import CsvFormat, export_calls_csv
 from voicebot.calllog.filters import CallFilter
 from voicebot.calllog.rows import utc_now
+from voicebot.i18n.labels import Labels
 from voicebot.web.access import DASHBOARD_ROLES, authorise
 from voicebot.web.dashboard import DashboardQuery, DashboardQueryError, build_dashboard
-from voicebot.web.labels import Labels
 from voicebot.web.rendering import error_page, page_locale, render, services_of
 
 router = APIRouter(include_in_schema=False)
+EXCEL_SEMICOLON = frozenset({"fr", "nl", "de"})
+"""Page languages whose Excel expects ``;`` between fields and ``,`` in numbers."""
 
 
 def _query(
@@ -25,9 +25,10 @@ def _query(
     end: str | None,
     language: str | None,
     bucket: str | None,
+    department: str | None,
 ) -> DashboardQuery:
     today = utc_now().astimezone(services.stats.timezone).date()
-    return DashboardQuery.parse(today, start, end, language, bucket)
+    return DashboardQuery.parse(today, start, end, language, bucket, department)
 
 
 @router.get("/dashboard")
@@ -37,27 +38,20 @@ def dashboard(
     end: str | None = None,
     language: str | None = None,
     bucket: str | None = None,
+    department: str | None = None,
 ) -> Response:
-    """Statistics for managers: intents, outcomes, departments, containment, questions."""
+    """Statistics for managers: requests, containment, outcomes, departments, questions."""
     auth = authorise(request, DASHBOARD_ROLES)
     if isinstance(auth, Response):
         return auth
     services = services_of(request)
     loc = page_locale(request)
     try:
-        query = _query(services, start, end, language, bucket)
+        query = _query(services, start, end, language, bucket, department)
     except DashboardQueryError as error:
         return error_page(request, 422, error.translated(loc.gettext), auth, loc=loc)
     data = build_dashboard(services, query, Labels(services.kb_store.current(), loc))
-    csv_query = urllib.parse.urlencode(
-        {k: v for k, v in (("start", start), ("end", end), ("language", language)) if v}
-    )
-    return render(
-        request,
-        "dashboard.html",
-        {"key": auth, "d": data, "csv_url": "/dashboard/calls.csv?" + csv_query},
-        loc=loc,
-    )
+    return render(request, "dashboard.html", {"key": auth, "d": data}, loc=loc)
 
 
 @router.get("/dashboard/calls.csv")
@@ -66,21 +60,24 @@ def dashboard_csv(
     start: str | None = None,
     end: str | None = None,
     language: str | None = None,
+    department: str | None = None,
 ) -> Response:
-    """The dashboard's calls as CSV."""
+    """The dashboard's calls as CSV, for Excel in the reader's language (UTF-8 with a byte
+    order mark, ``;`` and decimal commas in French, Dutch and German)."""
     auth = authorise(request, DASHBOARD_ROLES)
     if isinstance(auth, Response):
         return auth
     services = services_of(request)
+    loc = page_locale(request)
     try:
-        query = _query(services, start, end, language, None)
+        query = _query(services, start, end, language, None, department)
     except DashboardQueryError as error:
-        loc = page_locale(request)
         return error_page(request, 422, error.translated(loc.gettext), auth, loc=loc)
     low, high = query.span(services.stats.timezone)
-    filters = CallFilter(start=low, end=high, language=query.language)
+    filters = CallFilter(start=low, end=high, language=query.language, department=query.department)
+    fmt = CsvFormat(zone=services.stats.timezone, excel=loc.language in EXCEL_SEMICOLON)
     return StreamingResponse(
-        (chunk.encode("utf-8") for chunk in export_calls_csv(services.engine, filters)),
+        (chunk.encode("utf-8") for chunk in export_calls_csv(services.engine, filters, fmt=fmt)),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="calls-{query.start}-{query.end}.csv"'

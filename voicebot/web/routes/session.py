@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from voicebot.accounts.service import SignInProblem
 from voicebot.api.deps import client_address, same_origin
+from voicebot.i18n.negotiation import offered_languages
 from voicebot.web.access import (
     COOKIE,
     landing_page,
@@ -20,7 +21,6 @@ from voicebot.web.access import (
 from voicebot.web.rendering import (
     LANGUAGE_COOKIE,
     error_page,
-    offered_languages,
     page_locale,
     render,
     services_of,
@@ -115,7 +115,7 @@ def logout(request: Request) -> Response:
 @router.get("/language/{language}")
 def choose_page_language(request: Request, language: str, next: str | None = None) -> Response:
     """Show the pages in ``language`` from now on (a cookie), then back to ``next``."""
-    if language not in offered_languages(services_of(request)):
+    if language not in offered_languages(services_of(request).kb_store.current().city):
         loc = page_locale(request)
         message = loc.gettext("The pages are not available in %(language)s.") % {
             "language": language
