@@ -63,6 +63,12 @@ async def test_department_request_is_transferred_with_setvar_then_redirect(
     }
     assert set_vars[contract.VAR_TARGET] == "waste"
     assert names.index("Setvar") < names.index("Redirect")
+    # The agent's phone shows the department's name, not its id, then the request.
+    screen_pop = set_vars[contract.VAR_SCREEN_POP] or ""
+    assert screen_pop.startswith("Propreté publique: mes sacs poubelles"), screen_pop
+    assert len(screen_pop) <= contract.SCREEN_POP_MAX_CHARS
+    ringing = next(e for e in call.events if e.name == "DialBegin")
+    assert ringing.headers.get("DestCallerIDName") == screen_pop
     detail = await _stored(stack, str(call.call_id))
     assert detail.call.outcome == CallOutcome.TRANSFERRED
     assert detail.call.department == "waste"

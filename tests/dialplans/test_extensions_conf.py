@@ -256,3 +256,17 @@ def test_loadable_apps_and_functions_are_required_in_modules_conf(
             pytest.fail(f"{name}: which module provides it? add it to MODULE_OF")
         assert MODULE_OF[name] in required, f"{name} needs {MODULE_OF[name]} in modules.conf"
     assert {"res_audiosocket.so", "app_audiosocket.so"} <= required
+
+
+def test_the_dialplan_never_slices_a_value_by_bytes(dialplan: Dialplan) -> None:
+    # ${VAR:offset:length} counts bytes: ${VB_SUMMARY:0:40} sent a real Asterisk 22's
+    # agent half an "é" as caller-id name. The assistant cuts values itself.
+    for step in dialplan.steps():
+        assert not re.search(r"\$\{[A-Za-z_][A-Za-z0-9_]*:-?\d", step.data), (
+            f"{step.where}: {step.data}"
+        )
+
+
+def test_the_screen_pop_is_the_assistants_value_as_sent(dialplan: Dialplan) -> None:
+    pops = [s for s in dialplan.steps() if s.app == "Set" and s.data.startswith("CALLERID(name)=")]
+    assert [s.data for s in pops] == [f"CALLERID(name)=${{{contract.VAR_SCREEN_POP}}}"]

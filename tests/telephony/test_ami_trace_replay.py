@@ -14,14 +14,18 @@ import pytest
 
 from tests.telephony import traces
 from tests.telephony.ami_replay import AmiTraceReplay
-from voicebot.calls.control import AmiCallControl
+from voicebot.calls.agent_notice import agent_notice
+from voicebot.calls.control import AmiCallControl, transfer_variables
 from voicebot.dialog import Transfer
 from voicebot.dialog.actions import TransferSummary
+from voicebot.knowledge.loader import load_kb, sample_kb_path
 from voicebot.telephony import contract
 from voicebot.telephony.ami import AmiClient, AmiSettings
 from voicebot.telephony.channels import ChannelDirectory
 
 WHISPER_PCM = bytes(320)
+KB = load_kb(sample_kb_path())
+"""The capture's knowledge base: the sample one (waste 2003, civil status 2002...)."""
 
 
 def _recorded_transfers(blocks: list[traces.AmiBlock]) -> list[Transfer]:
@@ -49,6 +53,48 @@ def _recorded_transfers(blocks: list[traces.AmiBlock]) -> list[Transfer]:
             )
             values = {}
     return transfers
+
+
+def with_screen_pops(blocks: list[traces.AmiBlock], values: list[str]) -> list[traces.AmiBlock]:
+    """The recording with the Setvar VB_SCREEN_POP added after each transfer's VB_WHISPER.
+
+    The one deliberate change since the capture: the dialplan used to cut the screen pop
+    from VB_SUMMARY in bytes (``${VB_SUMMARY:0:40}``); the assistant now sends it cut to
+    whole characters. Asterisk answers it like every Setvar ("Variable Set").
+    """
+    out: list[traces.AmiBlock] = []
+    remaining = iter(values)
+    whisper: traces.AmiBlock | None = None
+    for block in blocks:
+        out.append(block)
+        if block.first == ("Action", "Setvar") and block.get("Variable") == contract.VAR_WHISPER:
+            whisper = block
+        elif whisper is not None and block.get("ActionID") == whisper.get("ActionID"):
+            action_id = f"{whisper.get('ActionID')}-screen-pop".encode()
+            channel = (whisper.get("Channel") or "").encode()
+            value = next(remaining).encode()
+            out.append(
+                traces.AmiBlock(
+                    traces.FROM_APP,
+                    block.t,
+                    (
+                        b"Action: Setvar",
+                        b"ActionID: " + action_id,
+                        b"Channel: " + channel,
+                        b"Variable: " + contract.VAR_SCREEN_POP.encode(),
+                        b"Value: " + value,
+                    ),
+                )
+            )
+            out.append(
+                traces.AmiBlock(
+                    traces.FROM_ASTERISK,
+                    block.t,
+                    (b"Response: Success", b"ActionID: " + action_id, b"Message: Variable Set"),
+                )
+            )
+            whisper = None
+    return out
 
 
 def _dial_statuses(blocks: list[traces.AmiBlock]) -> list[str]:
@@ -88,14 +134,25 @@ async def test_transfers_send_the_recorded_actions_and_read_the_recorded_results
     transfers = _recorded_transfers(blocks)
     statuses = _dial_statuses(blocks)
     assert transfers and len(statuses) == len(transfers)
-    async with AmiTraceReplay([blocks]) as replay:
+    notices = [agent_notice(KB, transfer) for transfer in transfers]
+    pops = [
+        transfer_variables(call["uuid"], t, "", n.screen_pop)[contract.VAR_SCREEN_POP]
+        for t, n in zip(transfers, notices, strict=True)
+    ]
+    async with AmiTraceReplay([with_screen_pops(blocks, pops)]) as replay:
         client, directory = await _client(replay.port)
         try:
             control = AmiCallControl(client, directory, sounds_dir=tmp_path)
             caller = await control.caller(call["uuid"])
             assert caller is not None and caller.channel == call["channel"]
-            for transfer, status in zip(transfers, statuses, strict=True):
-                await control.transfer(call["uuid"], caller.channel, transfer, WHISPER_PCM)
+            for transfer, status, notice in zip(transfers, statuses, notices, strict=True):
+                await control.transfer(
+                    call["uuid"],
+                    caller.channel,
+                    transfer,
+                    WHISPER_PCM,
+                    screen_pop=notice.screen_pop,
+                )
                 assert await control.dial_result(call["uuid"], timeout=3.0) == status
             await replay.wait_finished(3.0)
             hangup = await directory.wait_hangup(call["uuid"], timeout=3.0)
@@ -103,6 +160,8 @@ async def test_transfers_send_the_recorded_actions_and_read_the_recorded_results
             await client.close()
     assert replay.mismatches == []
     assert hangup.channel == call["channel"]
+    for pop in pops:
+        assert 0 < len(pop) <= contract.SCREEN_POP_MAX_CHARS
     assert (tmp_path / f"{contract.WHISPER_SOUND_PREFIX}{call['uuid']}.sln").exists()
 
 

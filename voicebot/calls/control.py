@@ -23,6 +23,7 @@ from voicebot.dialog import Transfer
 from voicebot.telephony import contract
 from voicebot.telephony.ami import AmiClient
 from voicebot.telephony.ami_types import AmiConnectionLost, AmiError
+from voicebot.telephony.ami_values import cut_chars, summary_within_userfield
 from voicebot.telephony.channels import ChannelDirectory, ChannelHangup
 
 _LOGGER = logging.getLogger(__name__)
@@ -46,9 +47,16 @@ class CallControl(Protocol):
         ...
 
     async def transfer(
-        self, call_id: str, channel: str, action: Transfer, whisper_pcm: bytes | None
+        self,
+        call_id: str,
+        channel: str,
+        action: Transfer,
+        whisper_pcm: bytes | None,
+        *,
+        screen_pop: str = "",
     ) -> None:
-        """Put the caller through to ``action.extension`` (raises on failure)."""
+        """Put the caller through to ``action.extension`` (raises on failure); the agent
+        hears ``whisper_pcm`` and sees ``screen_pop``."""
         ...
 
     async def dial_result(self, call_id: str, timeout: float) -> str | None:
@@ -68,6 +76,38 @@ def sanitise_summary(text: str, limit: int = contract.SUMMARY_MAX_CHARS) -> str:
     """Make free text safe as a dialplan variable value (no separators, bounded)."""
     cleaned = " ".join(_UNSAFE.sub(" ", text).split())
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1].rstrip() + "…"
+
+
+def transfer_variables(
+    call_id: str, action: Transfer, whisper: str, screen_pop: str
+) -> dict[contract.ChannelVar, str]:
+    """The Setvar values of a transfer, in ``contract.ASSISTANT_SET_VARIABLES`` order.
+
+    Free text is made safe for the dialplan and cut between characters where Asterisk
+    would cut bytes: the summary so that the CDR userfield holding it fits its 255 bytes,
+    the screen pop to what a phone display shows.
+    """
+    summary = action.summary
+    intent = sanitise_summary(summary.intent, 64)
+    values = {
+        contract.VAR_TARGET: action.target,
+        contract.VAR_EXTEN: action.extension,
+        contract.VAR_INTENT: intent,
+        contract.VAR_SUMMARY: summary_within_userfield(
+            call_id,
+            action.target,
+            action.extension,
+            intent,
+            summary.language,
+            sanitise_summary(summary.transcript),
+        ),
+        contract.VAR_LANG: summary.language,
+        contract.VAR_WHISPER: whisper,
+        contract.VAR_SCREEN_POP: cut_chars(
+            sanitise_summary(screen_pop), contract.SCREEN_POP_MAX_CHARS
+        ),
+    }
+    return {name: values[name] for name in contract.ASSISTANT_SET_VARIABLES}
 
 
 class AmiCallControl:
@@ -118,7 +158,13 @@ class AmiCallControl:
             return CallerInfo(channel=found.channel, caller_number=found.caller_id_num or None)
 
     async def transfer(
-        self, call_id: str, channel: str, action: Transfer, whisper_pcm: bytes | None
+        self,
+        call_id: str,
+        channel: str,
+        action: Transfer,
+        whisper_pcm: bytes | None,
+        *,
+        screen_pop: str = "",
     ) -> None:
         """Setvar each transfer variable, then Redirect (raises AmiError on failure).
 
@@ -127,23 +173,22 @@ class AmiCallControl:
         place can safely be repeated), for up to ``reconnect_wait_s``.
         """
         await self._with_reconnect(
-            call_id, "transfer", lambda: self._transfer(call_id, channel, action, whisper_pcm)
+            call_id,
+            "transfer",
+            lambda: self._transfer(call_id, channel, action, whisper_pcm, screen_pop),
         )
 
     async def _transfer(
-        self, call_id: str, channel: str, action: Transfer, whisper_pcm: bytes | None
+        self,
+        call_id: str,
+        channel: str,
+        action: Transfer,
+        whisper_pcm: bytes | None,
+        screen_pop: str,
     ) -> None:
         self._directory.clear_dial_result(call_id)
-        summary = action.summary
         whisper = self._write_whisper(call_id, whisper_pcm) if whisper_pcm else ""
-        values = {
-            contract.VAR_TARGET: action.target,
-            contract.VAR_EXTEN: action.extension,
-            contract.VAR_INTENT: sanitise_summary(summary.intent, 64),
-            contract.VAR_SUMMARY: sanitise_summary(summary.transcript),
-            contract.VAR_LANG: summary.language,
-            contract.VAR_WHISPER: whisper,
-        }
+        values = transfer_variables(call_id, action, whisper, screen_pop)
         for name, value in values.items():
             await self._ami.setvar(channel, name, value)
         await self._ami.redirect(channel, contract.DEPARTMENTS_CONTEXT, action.extension, 1)

@@ -19,6 +19,7 @@ from datetime import datetime
 from voicebot.calllog.callbacks import callback_key
 from voicebot.calllog.records import CallRecord, TransferStatus, TurnRecord
 from voicebot.calllog.rows import InvalidRecordError, storable
+from voicebot.calls.agent_notice import AgentNotice, agent_notice
 from voicebot.calls.recognition import CallRecognizer
 from voicebot.calls.services import CallServices
 from voicebot.dialog import (
@@ -379,25 +380,24 @@ class CallSession:
             _LOGGER.error("call=%s cannot transfer: no PBX channel for this call", self._call_id)
             self._pending.append(TransferResult(at=self._now(), status=TransferStatus.CHANUNAVAIL))
             return
-        whisper = await self._whisper(action)
+        notice = agent_notice(self._services.kb, action)
+        whisper = await self._whisper(notice)
         try:
-            await control.transfer(self._call_id, self._channel, action, whisper)
+            await control.transfer(
+                self._call_id, self._channel, action, whisper, screen_pop=notice.screen_pop
+            )
         except AmiError as exc:
             _LOGGER.error("call=%s transfer to %s failed: %s", self._call_id, action.extension, exc)
             self._pending.append(TransferResult(at=self._now(), status=TransferStatus.CHANUNAVAIL))
             return
         self._transfer_pending = True
 
-    async def _whisper(self, action: Transfer) -> bytes | None:
-        """What the agent hears before taking the call, in the city's language."""
-        kb = self._services.kb
-        language = kb.city.default_language
-        target = action.summary.department or action.target
-        text = WHISPER_TEMPLATES.get(language, WHISPER_TEMPLATES["en"]).format(
-            target=target, said=action.summary.transcript[:160]
-        )
+    async def _whisper(self, notice: AgentNotice) -> bytes | None:
+        """What the agent hears before taking the call, in the agent's language."""
         try:
-            audio = await self._services.tts.synthesizer.synthesize(text, language)
+            audio = await self._services.tts.synthesizer.synthesize(
+                notice.whisper_text, notice.language
+            )
         except Exception as exc:
             _LOGGER.warning("call=%s whisper synthesis failed: %s", self._call_id, exc)
             return None
@@ -471,14 +471,6 @@ class CallSession:
             }
         )
         _LOGGER.info("call=%s ended outcome=%s turns=%d", self._call_id, record.outcome, len(turns))
-
-
-WHISPER_TEMPLATES: dict[str, str] = {
-    "fr": "Appel transféré par l'assistant pour {target}. L'appelant a dit : {said}",
-    "nl": "Oproep doorgeschakeld door de assistent voor {target}. De beller zei: {said}",
-    "en": "Call transferred by the assistant for {target}. The caller said: {said}",
-    "de": "Anruf vom Assistenten weitergeleitet für {target}. Der Anrufer sagte: {said}",
-}
 
 
 def _transfer_status(status: str) -> TransferStatus:

@@ -492,13 +492,17 @@ def encode_action(action: AmiAction, action_id: str | None) -> bytes:
 
 
 def encode_block(items: Iterable[tuple[str, str]]) -> bytes:
-    """Serialise a server-side block (used by the simulator); same safety checks."""
+    """Serialise a server-side block (used by the simulator); same safety checks.
+
+    Surrogate escapes become the raw bytes they stand for: Asterisk sends whatever bytes
+    a channel variable holds, half a UTF-8 character included.
+    """
     out = bytearray()
     for key, value in items:
         for text in (key, value):
             if "\r" in text or "\n" in text:
                 raise AmiEncodeError(f"AMI header {key!r} contains a CR or LF")
-        out += f"{key}: {value}\r\n".encode()
+        out += f"{key}: {value}\r\n".encode("utf-8", errors="surrogateescape")
     out += CRLF
     return bytes(out)
 

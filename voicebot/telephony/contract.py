@@ -41,6 +41,9 @@ class ChannelVar(StrEnum):
     """Set by the assistant: the conversation language (fr, nl, en, de)."""
     WHISPER = "VB_WHISPER"
     """Set by the assistant: sound played to the agent before bridging (``whisper_sound()``)."""
+    SCREEN_POP = "VB_SCREEN_POP"
+    """Set by the assistant: the agent phone's caller-id name (department and request),
+    whole characters, at most ``SCREEN_POP_MAX_CHARS``: the dialplan never slices it."""
     RING_TIMEOUT = "VB_RING_TIMEOUT"
     """Optional, set by the assistant: seconds to ring; default ``VOICEBOT_RING_TIMEOUT``."""
     DONE = "VB_DONE"
@@ -54,6 +57,7 @@ ASSISTANT_SET_VARIABLES: Final = (
     ChannelVar.SUMMARY,
     ChannelVar.LANG,
     ChannelVar.WHISPER,
+    ChannelVar.SCREEN_POP,
 )
 """What the assistant sets with AMI Setvar before every Redirect, in this order."""
 DONE_VALUE: Final = "1"
@@ -69,6 +73,7 @@ VAR_INTENT: Final = ChannelVar.INTENT
 VAR_SUMMARY: Final = ChannelVar.SUMMARY
 VAR_LANG: Final = ChannelVar.LANG
 VAR_WHISPER: Final = ChannelVar.WHISPER
+VAR_SCREEN_POP: Final = ChannelVar.SCREEN_POP
 VAR_RING_TIMEOUT: Final = ChannelVar.RING_TIMEOUT
 VAR_DONE: Final = ChannelVar.DONE
 
@@ -145,4 +150,7 @@ WHISPER_SOUND_PREFIX: Final = f"{WHISPER_SOUND_DIR}/whisper-"
 WHISPER_FILE_EXTENSION: Final = ".sln"
 """Whispers are written as 8 kHz signed-linear raw audio (format_sln)."""
 SUMMARY_MAX_CHARS: Final = 200
-"""Longest ``VB_SUMMARY``; the CDR userfield (256 bytes) keeps it last so only it is cut."""
+"""Longest ``VB_SUMMARY``; it is cut further, between characters, so that the CDR
+userfield holding it last fits its 255 bytes (``ami_values.summary_within_userfield``)."""
+SCREEN_POP_MAX_CHARS: Final = 40
+"""Longest ``VB_SCREEN_POP``: what a desk phone's display shows of a caller-id name."""

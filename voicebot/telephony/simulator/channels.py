@@ -96,6 +96,8 @@ class SimChannel:
     answered_at: float | None = None
     bridge_id: str = ""
     hung_up: bool = False
+    userfield: str = ""
+    """CDR(userfield) as Asterisk stored it (bytes beyond 255 cut, surrogate-escaped)."""
 
     def snapshot(self, prefix: str = "") -> list[tuple[str, str]]:
         """The channel-state fields (ast_manager_build_channel_state_string_prefix())."""
@@ -148,7 +150,7 @@ class SimChannel:
             ("Disposition", disposition),
             ("AMAFlags", "DOCUMENTATION"),
             ("UniqueID", self.uniqueid),
-            ("UserField", ""),
+            ("UserField", self.userfield),
         ]
 
 

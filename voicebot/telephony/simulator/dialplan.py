@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
 from voicebot.telephony import contract
+from voicebot.telephony.ami_values import CDR_USERFIELD_BYTES, cdr_userfield
 from voicebot.telephony.simulator.call import CallStage, SimulatedCall
-from voicebot.telephony.simulator.channels import ChannelState, new_channel
+from voicebot.telephony.simulator.channels import ChannelState, SimChannel, new_channel
 from voicebot.telephony.simulator.events import ChannelEvents
 
 EndCall = Callable[[SimulatedCall, int, tuple[str, ...]], None]
@@ -41,6 +42,7 @@ _RING_TIMEOUT = "20"
 _RINGBACK = "r"
 _DIAL_PREFIX = "PJSIP/"
 _MOH_CLASS = "voicebot"
+_SCREEN_POP = "yes"
 
 
 class IncomingStep(IntEnum):
@@ -298,6 +300,7 @@ class SimulatedDialplan:
             priority=DepartmentStep.SET_DIALLED,
         )
         self._ev.varset(channel, "VB_DIALLED", exten, call)
+        self._write_call_report(channel)
         whisper = channel.variables.get(contract.VAR_WHISPER, "")
         timeout = channel.variables.get(contract.VAR_RING_TIMEOUT) or _RING_TIMEOUT
         options = f"g{_RINGBACK}" + (f"A({whisper})" if whisper else "")
@@ -350,6 +353,24 @@ class SimulatedDialplan:
             priority=DepartmentStep.TO_OPERATOR,
         )
         return self.operator_exten
+
+    def _write_call_report(self, channel: SimChannel) -> None:
+        """``Set(CDR(userfield)=voicebot|...)`` and the screen pop, as Asterisk does them:
+        the userfield cut at 255 bytes (ast_copy_string(), whatever character it splits),
+        CALLERID(name) from VB_SCREEN_POP as the assistant sent it."""
+        get = channel.variables.get
+        userfield = cdr_userfield(
+            get(contract.VAR_UUID, ""),
+            get(contract.VAR_TARGET, ""),
+            get(contract.VAR_EXTEN, ""),
+            get(contract.VAR_INTENT, ""),
+            get(contract.VAR_LANG, ""),
+            get(contract.VAR_SUMMARY, ""),
+        )
+        raw = userfield.encode("utf-8")[:CDR_USERFIELD_BYTES]
+        channel.userfield = raw.decode("utf-8", errors="surrogateescape")
+        if _SCREEN_POP == "yes" and get(contract.VAR_SCREEN_POP):
+            channel.caller_name = get(contract.VAR_SCREEN_POP, "")
 
     def _report_dial(self, call: SimulatedCall, priority: int, status: str, target: str) -> None:
         event = contract.UserEventName.DIAL_RESULT
