@@ -195,7 +195,9 @@ def test_action_is_serialised_with_action_id_and_repeated_variables() -> None:
 
 
 def test_header_injection_and_overlong_lines_are_refused() -> None:
-    with pytest.raises(AmiEncodeError, match="'Value': value contains a CR or LF"):
+    with pytest.raises(
+        AmiEncodeError, match="'Value': value contains the control character '\\\\r'"
+    ):
         encode_action(make_action("Setvar", {"Value": "x\r\nAction: Hangup"}), "1")
     with pytest.raises(AmiEncodeError, match="discards lines over 1024"):
         encode_action(AmiAction("Setvar", (("Value", "x" * 1100),)), "1")

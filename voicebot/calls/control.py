@@ -29,6 +29,31 @@ from voicebot.telephony.channels import ChannelDirectory, ChannelHangup
 _LOGGER = logging.getLogger(__name__)
 
 _UNSAFE = re.compile(r"[,|;\r\n\t\"\\\\]+")
+_WIRE_VALUES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("extension", re.compile(contract.EXTENSION_PATTERN)),
+    ("target", re.compile(contract.TARGET_PATTERN)),
+    ("language", re.compile(contract.LANGUAGE_PATTERN)),
+)
+
+
+class TransferRefusedError(ValueError):
+    """A transfer carries a value the dialplan must not receive; nothing was sent."""
+
+
+def check_transfer(action: Transfer) -> None:
+    """Raise :class:`TransferRefusedError` unless every value bound for the dialplan is safe.
+
+    The KB was validated when it was loaded; this is the second check, where the values
+    leave for Asterisk, so that a KB built some other way cannot put junk on the wire.
+    """
+    values = {
+        "extension": action.extension,
+        "target": action.target,
+        "language": action.summary.language,
+    }
+    for name, pattern in _WIRE_VALUES:
+        if not pattern.fullmatch(values[name]):
+            raise TransferRefusedError(f"transfer {name} {values[name]!r} has the wrong format")
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,12 +191,14 @@ class AmiCallControl:
         *,
         screen_pop: str = "",
     ) -> None:
-        """Setvar each transfer variable, then Redirect (raises AmiError on failure).
+        """Setvar each transfer variable, then Redirect (raises AmiError on failure, and
+        :class:`TransferRefusedError` before sending anything for an unsafe value).
 
         When the AMI connection is down or drops meanwhile, the whole sequence is sent
         again once the connector has logged in again (Setvar and Redirect to the same
         place can safely be repeated), for up to ``reconnect_wait_s``.
         """
+        check_transfer(action)
         await self._with_reconnect(
             call_id,
             "transfer",

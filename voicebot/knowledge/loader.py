@@ -32,6 +32,7 @@ from voicebot.knowledge.model import (
     Operator,
     TimeRange,
 )
+from voicebot.knowledge.schema_patterns import AnchoredValidator
 
 JsonPath = tuple[str | int, ...]
 
@@ -213,7 +214,7 @@ def check_against_schema(
     data: Any, schema: dict[str, Any], source: str, lines: Mapping[JsonPath, int]
 ) -> None:
     """Raise a one-line :class:`KnowledgeBaseError` for the first way ``data`` breaks ``schema``."""
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = AnchoredValidator(schema)
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), e.message))
     if not errors:
         return

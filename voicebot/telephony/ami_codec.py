@@ -463,10 +463,18 @@ def make_action(
     return AmiAction(name, tuple(items))
 
 
+# C0 controls but tab, and DEL: CR or LF would end the header (an injected one follows),
+# NUL ends the C string Asterisk copies it into, the rest would reach dialplan functions.
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def _check_line(key: str, value: str) -> None:
     for text, what in ((key, "key"), (value, "value")):
-        if "\r" in text or "\n" in text:
-            raise AmiEncodeError(f"AMI header {key!r}: {what} contains a CR or LF")
+        control = _CONTROL.search(text)
+        if control is not None:
+            raise AmiEncodeError(
+                f"AMI header {key!r}: {what} contains the control character {control.group()!r}"
+            )
     if not key or ":" in key:
         raise AmiEncodeError(f"AMI header name {key!r} is empty or contains ':'")
     length = len(key) + 2 + len(value.encode("utf-8"))

@@ -154,3 +154,10 @@ SUMMARY_MAX_CHARS: Final = 200
 userfield holding it last fits its 255 bytes (``ami_values.summary_within_userfield``)."""
 SCREEN_POP_MAX_CHARS: Final = 40
 """Longest ``VB_SCREEN_POP``: what a desk phone's display shows of a caller-id name."""
+EXTENSION_PATTERN: Final = r"[0-9*#]{1,16}"
+"""What a department or operator extension may be (the KB schema's ``extension``, anchored):
+the dialplan dials ``${EXTEN}``, so nothing else may reach it."""
+TARGET_PATTERN: Final = r"operator|[a-z][a-z0-9_]{0,63}"
+"""``VB_TARGET``: ``operator`` or a department id (the KB schema's ``id``)."""
+LANGUAGE_PATTERN: Final = r"[a-z]{2}"
+"""``VB_LANG``: a two-letter language code (the KB schema's ``language``)."""
