@@ -17,7 +17,18 @@ from fastapi import APIRouter, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi_offline import FastAPIOffline
 
-from voicebot.api.routes import accounts, audit, callbacks, calls, health, kb, keys, live, stats
+from voicebot.api.routes import (
+    accounts,
+    audit,
+    callbacks,
+    calls,
+    health,
+    kb,
+    keys,
+    learning,
+    live,
+    stats,
+)
 from voicebot.api.services import ApiServices
 from voicebot.web.pages import mount_pages
 
@@ -45,6 +56,10 @@ TAGS = [
     {"name": "calls", "description": "Recorded calls (manager)."},
     {"name": "statistics", "description": "Figures from the hourly rollups (manager)."},
     {"name": "knowledge base", "description": "FAQ entries and departments (kb_editor)."},
+    {
+        "name": "learning",
+        "description": "Test a phrase, teach the KB, versions (manager, kb_editor).",
+    },
     {"name": "callbacks", "description": "Callback queue (operator)."},
     {"name": "live", "description": "Live call events (operator)."},
     {"name": "keys", "description": "API keys for machines (admin)."},
@@ -109,7 +124,7 @@ def create_app(services: ApiServices) -> FastAPI:
     )
     app.state.services = services
     api = APIRouter(prefix="/api")
-    for module in (calls, stats, kb, callbacks, live, keys, accounts, audit):
+    for module in (calls, stats, kb, learning, callbacks, live, keys, accounts, audit):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -32,6 +33,7 @@ from voicebot.calls.server import CallServer
 from voicebot.calls.services import CallServices
 from voicebot.config import Settings, forwarded_allow_list
 from voicebot.knowledge.model import KnowledgeBase
+from voicebot.knowledge.workspace import editable_kb_path
 from voicebot.telephony.ami import AmiClient, AmiSettings
 from voicebot.telephony.channels import ChannelDirectory
 
@@ -81,6 +83,9 @@ def _run_workers(settings: Settings, options: ServeOptions) -> int:
 
 async def _serve_worker(settings: Settings, options: ServeOptions) -> int:
     reuse_port = settings.workers > 1 or options.worker_child
+    # Never edit the sample inside the package: work on a copy in the data directory.
+    kb_path, kb_note = editable_kb_path(settings.kb_path, settings.data_dir)
+    settings = dataclasses.replace(settings, kb_path=kb_path)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -112,6 +117,9 @@ async def _serve_worker(settings: Settings, options: ServeOptions) -> int:
             observers=[MetricsObserver(api.metrics), api.live_bus],
         )
         api.embedder = services.router.embedder
+        api.router_source = lambda: services.router
+        if kb_note is not None:
+            report.notes.append(kb_note)
         moment = settings.simulated_moment
         if moment is not None:
             # Demos and tests: opening hours as at that moment, whatever the day it runs.

@@ -13,14 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import MINIMAL_KB, NEW_FAQ_PARKING, Api
-from voicebot.api.kb_store import (
-    KbConflictError,
-    KbEntryNotFoundError,
-    KnowledgeBaseStore,
-    kb_to_data,
-    merge_patch,
-)
+from voicebot.api.kb_document import KbEntryNotFoundError, kb_to_data
+from voicebot.api.kb_store import KbConflictError, KnowledgeBaseStore
 from voicebot.app import create_app
+from voicebot.knowledge.editing import dump, load, merge_patch
 from voicebot.knowledge.loader import KnowledgeBaseError, build_kb, load_kb, sample_kb_path
 from voicebot.knowledge.model import KnowledgeBase
 
@@ -51,15 +47,11 @@ def test_kb_to_data_round_trips_through_the_loader(path: Path) -> None:
     assert _comparable(build_kb(kb_to_data(kb))) == _comparable(kb)
 
 
-def test_merge_patch_follows_rfc_7396() -> None:
-    target = {"a": {"b": 1, "c": 2}, "d": [1, 2], "e": "x"}
-    assert merge_patch(target, {"a": {"b": 9, "c": None}, "d": [3], "f": {"g": 1}}) == {
-        "a": {"b": 9},
-        "d": [3],
-        "e": "x",
-        "f": {"g": 1},
-    }
-    assert target["a"] == {"b": 1, "c": 2}  # the target is not modified
+def test_merge_patch_follows_rfc_7396_and_keeps_the_comments_of_what_stays() -> None:
+    target = load("a:\n  b: 1  # kept\n  c: 2\nd: [1, 2]\ne: x  # also kept\n")
+    merged = merge_patch(target, {"a": {"b": 9, "c": None}, "d": [3], "f": {"g": 1}})
+    assert merged == {"a": {"b": 9}, "d": [3], "e": "x", "f": {"g": 1}}
+    assert dump(merged) == "a:\n  b: 9  # kept\nd:\n  - 3\ne: x  # also kept\nf:\n  g: 1\n"
 
 
 def test_valid_edit_is_written_swapped_and_announced(store: KnowledgeBaseStore) -> None:

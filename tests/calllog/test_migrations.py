@@ -48,6 +48,7 @@ EXPECTED_TABLES = {
     "audit_events",
     "kb_versions",
     "callback_updates",
+    "routing_corrections",
 }
 
 

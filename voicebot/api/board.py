@@ -9,6 +9,7 @@ summary. The board lives in memory; a freshly started worker shows transfers fro
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import OrderedDict
@@ -27,6 +28,8 @@ class TransferredCall:
     """A call the assistant put through to a person, with what the operator needs to know."""
 
     call_id: str
+    card_key: str
+    """A one-way key of the call for the operators' browsers (never the AudioSocket UUID)."""
     transferred_at: str
     """ISO 8601 time of the transfer event."""
     department: str | None
@@ -59,6 +62,12 @@ class _ActiveCall:
     language: str | None
     seen: float
     utterances: list[str] = field(default_factory=list)
+
+
+def card_key(call_id: str) -> str:
+    """The key a console card carries instead of the call's UUID (which would let anyone who
+    reaches the media port drive the call)."""
+    return "c_" + hashlib.sha256(call_id.encode("utf-8")).hexdigest()[:24]
 
 
 def _text(value: Any) -> str | None:
@@ -134,6 +143,7 @@ class LiveCallBoard:
             now,
             TransferredCall(
                 call_id=call_id,
+                card_key=card_key(call_id),
                 transferred_at=at,
                 department=_text(event.get("department")),
                 extension=_text(event.get("extension")),
@@ -186,6 +196,14 @@ class LiveCallBoard:
         with self._lock:
             self._expire(self._clock())
             return [entry for _, entry in reversed(self._transfers.values())]
+
+    def transfer_for_card(self, key: str) -> TransferredCall | None:
+        """The transferred call behind a console card, if this board still lists it."""
+        with self._lock:
+            for _, entry in self._transfers.values():
+                if entry.card_key == key:
+                    return entry
+        return None
 
     def announced_callbacks(self) -> list[AnnouncedCallback]:
         """Callback requests announced live (oldest first), stored yet or not."""

@@ -1,22 +1,25 @@
-"""The editable knowledge base: validated edits, atomic YAML writes, change notification.
+"""The editable knowledge base: validated edits that keep the file's layout, versioned,
+written atomically, announced.
 
-Every edit is applied to a copy of the whole KB document and validated with the loader's
-:func:`~voicebot.knowledge.loader.build_kb` (schema and cross-field checks) before anything
-is written, so an invalid edit changes nothing and fails with a
-:class:`~voicebot.knowledge.loader.KnowledgeBaseError` naming the field. A valid edit is
-written to a temporary file, flushed and renamed over the KB file (readers never see half a
-file), then subscribers are notified on a background thread: the routing index is rebuilt
-there and swapped in while calls go on with the previous one. Notifications are coalesced:
-a subscriber busy with a rebuild gets only the newest KB next.
+Every edit is made to a round-trip copy of the file's YAML (:mod:`voicebot.knowledge.editing`:
+comments, key order and quoting stay, and only the edited lines change), and the new text is
+validated by the same loader as the file itself (:func:`~voicebot.knowledge.loader.parse_kb`:
+schema, cross-field checks, safe YAML), so an invalid edit changes nothing and fails with a
+:class:`~voicebot.knowledge.loader.KnowledgeBaseError` naming the line and the field. A valid
+edit is written to a temporary file, flushed and renamed over the KB file (readers never see
+half a file), recorded as a version with its author (:mod:`voicebot.api.kb_history`), then
+subscribers are notified on a background thread: the routing index is rebuilt there and
+swapped in while calls go on with the previous one. Notifications are coalesced: a
+subscriber busy with a rebuild gets only the newest KB next.
 
-The file is rewritten from the model, in schema order: YAML comments are not kept.
-Several worker processes each hold a store on the same file; :meth:`reload_if_changed`
-(polled by the app) picks up an edit made by another worker or by hand.
+The KB shipped inside the package is never written: a store on it is read-only (serve works
+on a copy in its data directory, :mod:`voicebot.knowledge.workspace`). Several worker
+processes each hold a store on the same file; :meth:`reload_if_changed` (polled by the app)
+picks up an edit made by another worker or by hand.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
 import tempfile
@@ -26,122 +29,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from voicebot.knowledge.loader import build_kb, load_kb
-from voicebot.knowledge.model import (
-    WEEKDAYS,
-    Department,
-    FaqEntry,
-    KnowledgeBase,
-    OpeningHours,
-    TimeRange,
+from voicebot.api.kb_document import (
+    delete_entry,
+    kb_to_data,
+    patch_entry,
+    put_entry,
 )
+from voicebot.api.kb_history import KbHistory, KbVersionInfo
+from voicebot.knowledge import editing
+from voicebot.knowledge.loader import KnowledgeBaseError, parse_kb
+from voicebot.knowledge.model import KnowledgeBase
+from voicebot.knowledge.workspace import is_packaged
 
 _LOGGER = logging.getLogger(__name__)
 
 KbCallback = Callable[[KnowledgeBase], None]
+DocumentChange = Callable[[dict[str, Any]], None]
+"""Edits a round-trip document in place; raises KbEntryNotFoundError or ValueError to refuse."""
 
 
 class KbConflictError(RuntimeError):
     """The KB changed since the version the client based its edit on."""
 
 
-class KbEntryNotFoundError(LookupError):
-    """No FAQ entry or department has the given id."""
-
-
-# --- model → document ---------------------------------------------------------------------
-
-
-def _range_text(item: TimeRange) -> str:
-    end = "24:00" if (item.end.hour, item.end.minute, item.end.second) == (23, 59, 59) else None
-    return f"{item.start:%H:%M}-{end or format(item.end, '%H:%M')}"
-
-
-def _hours_data(hours: OpeningHours) -> Any:
-    if hours.always_open:
-        return "always"
-    data: dict[str, Any] = {
-        day: [_range_text(r) for r in hours.weekly[day]] for day in WEEKDAYS if day in hours.weekly
-    }
-    if hours.exceptions:
-        data["exceptions"] = [
-            {"date": day.isoformat(), "hours": [_range_text(r) for r in ranges]}
-            for day, ranges in sorted(hours.exceptions.items())
-        ]
-    return data
-
-
-def _phrases(phrases: dict[str, tuple[str, ...]]) -> dict[str, list[str]]:
-    return {lang: list(items) for lang, items in phrases.items()}
-
-
-def department_data(dept: Department) -> dict[str, Any]:
-    """A department as it is written in the KB file."""
-    data: dict[str, Any] = {"id": dept.id, "extension": dept.extension}
-    if dept.dtmf is not None:
-        data["dtmf"] = dept.dtmf
-    data.update(
-        name=dict(dept.name),
-        description=dict(dept.description),
-        hours=_hours_data(dept.hours),
-    )
-    if dept.services:
-        data["services"] = list(dept.services)
-    if dept.examples:
-        data["examples"] = _phrases(dept.examples)
-    return data
-
-
-def faq_data(entry: FaqEntry) -> dict[str, Any]:
-    """An FAQ entry as it is written in the KB file."""
-    data: dict[str, Any] = {"id": entry.id}
-    if entry.department is not None:
-        data["department"] = entry.department
-    if entry.intent is not None:
-        data["intent"] = entry.intent
-    data.update(questions=_phrases(entry.questions), answer=dict(entry.answer))
-    return data
-
-
-def kb_to_data(kb: KnowledgeBase) -> dict[str, Any]:
-    """The KB as a document the loader accepts (``build_kb(kb_to_data(kb))`` equals ``kb``)."""
-    city: dict[str, Any] = {
-        "name": dict(kb.city.name),
-        "default_language": kb.city.default_language,
-        "languages": list(kb.city.languages),
-        "timezone": kb.city.timezone,
-    }
-    if kb.city.holidays:
-        city["holidays"] = sorted(day.isoformat() for day in kb.city.holidays)
-    return {
-        "city": city,
-        "operator": {
-            "extension": kb.operator.extension,
-            "name": dict(kb.operator.name),
-            "hours": _hours_data(kb.operator.hours),
-            "examples": _phrases(kb.operator.examples),
-        },
-        "departments": [department_data(d) for d in kb.departments],
-        "faq": [faq_data(f) for f in kb.faq],
-    }
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7396 JSON merge patch: objects merge recursively, ``null`` removes a member."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
-
-
-# --- the store --------------------------------------------------------------------------------
+class KbReadOnlyError(RuntimeError):
+    """This KB file may not be edited (it is the sample shipped inside the package)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,12 +70,32 @@ class KbStatus:
     """The last subscriber failure, if the latest generation failed."""
 
 
+@dataclass(frozen=True, slots=True)
+class KbEdit:
+    """Who makes an edit and what it is, for the history."""
+
+    author: str = "unknown"
+    summary: str = ""
+
+
 class KnowledgeBaseStore:
     """The current KB and its file; edits are validated, written atomically, and announced."""
 
-    def __init__(self, path: str | Path, kb: KnowledgeBase | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        kb: KnowledgeBase | None = None,
+        *,
+        history: KbHistory | None = None,
+        read_only: bool | None = None,
+    ) -> None:
         self.path = Path(path)
-        self._kb = kb if kb is not None else load_kb(self.path)
+        self.history = history
+        self.read_only = is_packaged(self.path) if read_only is None else read_only
+        text = self._read_text()
+        self._kb = kb if kb is not None else parse_kb(text, str(self.path))
+        self._text = text
+        self._layout = editing.guess_layout(text)
         self._stat = self._file_signature()
         self._lock = threading.RLock()
         self._subscribers: list[KbCallback] = []
@@ -173,6 +105,9 @@ class KnowledgeBaseStore:
         self._pending = threading.Condition(threading.Lock())
         self._pending_kb: tuple[int, KnowledgeBase] | None = None
         self._closed = False
+        self._last_version: KbVersionInfo | None = None
+        if history is not None:
+            history.catch_up(text, self._kb.content_hash)
         self._thread = threading.Thread(target=self._notify_loop, name="kb-notify", daemon=True)
         self._thread.start()
 
@@ -182,9 +117,19 @@ class KnowledgeBaseStore:
         """The knowledge base in force."""
         return self._kb
 
+    def text(self) -> str:
+        """The KB file's text, as in force."""
+        return self._text
+
     def data(self) -> dict[str, Any]:
         """The current KB as a JSON-ready document."""
         return kb_to_data(self._kb)
+
+    @property
+    def last_version(self) -> KbVersionInfo | None:
+        """The history entry of the last edit made through this store (None: none yet, or
+        not recorded)."""
+        return self._last_version
 
     def status(self) -> KbStatus:
         """Version, generations and last subscriber error."""
@@ -199,61 +144,82 @@ class KnowledgeBaseStore:
     # ------------------------------------------------------------------ editing
 
     def update(
-        self, change: Callable[[dict[str, Any]], None], *, expected_version: str | None = None
+        self,
+        change: DocumentChange,
+        *,
+        expected_version: str | None = None,
+        edit: KbEdit | None = None,
     ) -> KnowledgeBase:
-        """Apply ``change`` to a copy of the document, validate, write, swap and notify.
+        """Apply ``change`` to a copy of the document, validate, write, record, swap, notify.
 
-        ``change`` edits the document in place (raising :class:`KbEntryNotFoundError` or
-        ``ValueError`` to refuse). With ``expected_version``, the edit is refused with
-        :class:`KbConflictError` if the KB's content hash differs.
+        With ``expected_version``, the edit is refused with :class:`KbConflictError` if the
+        KB's content hash differs.
         """
         with self._lock:
-            if expected_version is not None and expected_version != self._kb.content_hash:
-                raise KbConflictError(
-                    f"the knowledge base changed (now version {self._kb.content_hash[:12]}); "
-                    "reload it and apply the edit again"
-                )
-            document = kb_to_data(self._kb)
+            self._check_editable(expected_version)
+            before = editing.load(self._text, self._layout)
+            document = editing.copy_document(before)
             change(document)
-            kb = build_kb(document, str(self.path))
-            self._write(document)
-            self._swap(kb)
-            return kb
+            new = editing.edited_text(self._text, before, document, self._layout)
+            if not new.spliced:
+                _LOGGER.info("knowledge base %s: rewritten whole (layout not kept)", self.path)
+            return self._commit(new.text, edit or KbEdit(), action="edit")
+
+    def revert(
+        self, version_id: int, *, expected_version: str | None = None, edit: KbEdit | None = None
+    ) -> tuple[KnowledgeBase, KbVersionInfo | None]:
+        """Write back the file exactly as it was at ``version_id`` (validated again: a KB that
+        no longer validates is refused). Returns the KB and the new version."""
+        if self.history is None:
+            raise KbReadOnlyError("this knowledge base keeps no history: nothing to revert to")
+        text = self.history.text_of(version_id)
+        with self._lock:
+            self._check_editable(expected_version)
+            info = edit or KbEdit()
+            summary = info.summary or f"back to version {version_id}"
+            kb = self._commit(
+                text, KbEdit(info.author, summary), action="revert", reverts=version_id
+            )
+            return kb, self._last_version
 
     def replace(self, document: dict[str, Any], **kwargs: Any) -> KnowledgeBase:
-        """Replace the whole KB with ``document``."""
+        """Replace the whole KB with ``document`` (its comments go, as the content does)."""
 
         def change(current: dict[str, Any]) -> None:
             current.clear()
-            current.update(copy.deepcopy(document))
+            current.update(editing.to_yaml(document))
 
         return self.update(change, **kwargs)
 
     def put_faq(self, entry: dict[str, Any], **kwargs: Any) -> KnowledgeBase:
         """Create or replace the FAQ entry ``entry["id"]``."""
-        return self.update(lambda doc: _put(doc["faq"], entry), **kwargs)
+        return self.update(lambda doc: put_entry(doc, "faq", entry), **kwargs)
 
     def patch_faq(self, faq_id: str, patch: dict[str, Any], **kwargs: Any) -> KnowledgeBase:
         """Merge-patch (RFC 7396) the FAQ entry ``faq_id``."""
-        return self.update(lambda doc: _patch(doc["faq"], "FAQ entry", faq_id, patch), **kwargs)
+        return self.update(
+            lambda doc: patch_entry(doc, "faq", "FAQ entry", faq_id, patch), **kwargs
+        )
 
     def delete_faq(self, faq_id: str, **kwargs: Any) -> KnowledgeBase:
         """Remove the FAQ entry ``faq_id``."""
-        return self.update(lambda doc: _delete(doc["faq"], "FAQ entry", faq_id), **kwargs)
+        return self.update(lambda doc: delete_entry(doc, "faq", "FAQ entry", faq_id), **kwargs)
 
     def put_department(self, dept: dict[str, Any], **kwargs: Any) -> KnowledgeBase:
         """Create or replace the department ``dept["id"]``."""
-        return self.update(lambda doc: _put(doc["departments"], dept), **kwargs)
+        return self.update(lambda doc: put_entry(doc, "departments", dept), **kwargs)
 
     def patch_department(self, dept_id: str, patch: dict[str, Any], **kwargs: Any) -> KnowledgeBase:
         """Merge-patch (RFC 7396) the department ``dept_id``."""
         return self.update(
-            lambda doc: _patch(doc["departments"], "department", dept_id, patch), **kwargs
+            lambda doc: patch_entry(doc, "departments", "department", dept_id, patch), **kwargs
         )
 
     def delete_department(self, dept_id: str, **kwargs: Any) -> KnowledgeBase:
         """Remove the department ``dept_id`` (refused while an FAQ entry refers to it)."""
-        return self.update(lambda doc: _delete(doc["departments"], "department", dept_id), **kwargs)
+        return self.update(
+            lambda doc: delete_entry(doc, "departments", "department", dept_id), **kwargs
+        )
 
     def reload_if_changed(self) -> bool:
         """Reload the file if it changed on disk since we last read or wrote it.
@@ -267,15 +233,58 @@ class KnowledgeBaseStore:
                 return False
             self._stat = signature
             try:
-                kb = load_kb(self.path)
+                text = self._read_text()
+                kb = parse_kb(text, str(self.path))
             except ValueError as error:
                 _LOGGER.error("knowledge base file changed but is invalid, kept the old: %s", error)
                 return False
+            if text == self._text:
+                return False
+            self._text, self._layout = text, editing.guess_layout(text)
+            if self.history is not None:
+                self.history.catch_up(text, kb.content_hash)
             if kb.content_hash == self._kb.content_hash:
+                self._kb = kb  # comments or layout only: nothing for the router to rebuild
                 return False
             _LOGGER.info("knowledge base %s changed on disk: reloaded", self.path)
             self._swap(kb)
             return True
+
+    def _check_editable(self, expected_version: str | None) -> None:
+        if self.read_only:
+            raise KbReadOnlyError(
+                f"{self.path} is the sample shipped with voicebot and is never edited: "
+                "set kb_path to your city's file (serve copies the sample into its data "
+                "directory on a first start)"
+            )
+        if expected_version is not None and expected_version != self._kb.content_hash:
+            raise KbConflictError(
+                f"the knowledge base changed (now version {self._kb.content_hash[:12]}); "
+                "reload it and apply the edit again"
+            )
+
+    def _commit(
+        self, text: str, edit: KbEdit, *, action: str, reverts: int | None = None
+    ) -> KnowledgeBase:
+        """Validate ``text`` as a KB file, write it, record the version, swap and notify."""
+        kb = parse_kb(text, str(self.path))
+        self._write(text)
+        self._text = text
+        self._layout = editing.guess_layout(text)
+        self._last_version = (
+            self.history.record_quietly(
+                text,
+                kb.content_hash,
+                author=edit.author,
+                action=action,
+                summary=edit.summary,
+                reverts_version=reverts,
+            )
+            if self.history is not None
+            else None
+        )
+        self._swap(kb)
+        return kb
 
     # ----------------------------------------------------------- notification
 
@@ -343,10 +352,15 @@ class KnowledgeBaseStore:
             return None
         return (stat.st_mtime_ns, stat.st_size)
 
-    def _write(self, document: dict[str, Any]) -> None:
-        text = yaml.safe_dump(
-            document, allow_unicode=True, sort_keys=False, default_flow_style=False, width=100
-        )
+    def _read_text(self) -> str:
+        try:
+            return self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise KnowledgeBaseError(str(self.path), None, "", "file not found") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KnowledgeBaseError(str(self.path), None, "", f"cannot read file: {exc}") from None
+
+    def _write(self, text: str) -> None:
         directory = self.path.parent
         fd, temp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=directory)
         try:
@@ -370,30 +384,3 @@ class KnowledgeBaseStore:
             os.close(dir_fd)
         self._stat = self._file_signature()
         _LOGGER.info("knowledge base written to %s", self.path)
-
-
-def _index(items: list[dict[str, Any]], kind: str, item_id: str) -> int:
-    for index, item in enumerate(items):
-        if item.get("id") == item_id:
-            return index
-    raise KbEntryNotFoundError(f"no {kind} with id {item_id!r}")
-
-
-def _put(items: list[dict[str, Any]], entry: dict[str, Any]) -> None:
-    entry = copy.deepcopy(entry)
-    for index, item in enumerate(items):
-        if item.get("id") == entry.get("id"):
-            items[index] = entry
-            return
-    items.append(entry)
-
-
-def _patch(items: list[dict[str, Any]], kind: str, item_id: str, patch: dict[str, Any]) -> None:
-    if "id" in patch and patch["id"] != item_id:
-        raise ValueError(f"id: cannot be changed by a patch (is {item_id!r})")
-    index = _index(items, kind, item_id)
-    items[index] = merge_patch(items[index], patch)
-
-
-def _delete(items: list[dict[str, Any]], kind: str, item_id: str) -> None:
-    del items[_index(items, kind, item_id)]

@@ -338,6 +338,7 @@ class TransferredCallPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     call_id: str
+    card_key: str
     transferred_at: str
     department: str | None
     extension: str | None

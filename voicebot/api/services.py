@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
 from voicebot.accounts.service import StaffAuth
 from voicebot.api.board import LiveCallBoard
+from voicebot.api.kb_history import KbHistory
 from voicebot.api.kb_store import KnowledgeBaseStore
 from voicebot.api.live import LiveEventBus, create_live_bus
 from voicebot.api.metrics import Metrics
@@ -20,6 +22,7 @@ from voicebot.calllog.stats import CallLogStats
 from voicebot.calllog.writer import CallLogWriter
 from voicebot.config import Settings
 from voicebot.routing.embedders import Embedder, create_embedder
+from voicebot.routing.router import Router
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -43,6 +46,9 @@ class ApiServices:
     """The call log writer of this process, for ``/health`` and the spool gauge."""
     board: LiveCallBoard = field(default_factory=LiveCallBoard)
     """Transferred calls for the console, fed from ``live_bus`` while the app runs."""
+    router_source: Callable[[], Router] | None = None
+    """The router calls use right now (rebuilt after each KB edit), for "test a phrase";
+    None: that endpoint answers 503."""
     live_recheck_s: float = 5.0
     """How often an open live stream checks that its key or session still works."""
     kb_poll_interval_s: float = 5.0
@@ -71,7 +77,7 @@ def build_services(
     url = settings.resolved_database_url
     migrate(url)
     engine = create_calllog_engine(url)
-    kb_store = KnowledgeBaseStore(settings.kb_path)
+    kb_store = KnowledgeBaseStore(settings.kb_path, history=KbHistory(engine))
     if embedder is None and load_embedder:
         embedder = create_embedder(settings.embedder)
     metrics = Metrics()

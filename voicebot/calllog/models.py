@@ -50,6 +50,8 @@ NOT_UNDERSTOOD_MAX_CONFIDENCE = 0.5
 """Highest ``low_confidence`` threshold the partial index ``ix_turns_not_understood`` serves."""
 NOT_UNDERSTOOD_PREDICATE = f"intent = 'none' OR asr_confidence < {NOT_UNDERSTOOD_MAX_CONFIDENCE}"
 
+LOW_MARGIN_PREDICATE = "margin < 0.1"
+
 SEARCH_TRGM_INDEX = "ix_calls_search_trgm"
 """PostgreSQL trigram index on ``calls.search_text``, added when ``pg_trgm`` is available."""
 SQLITE_SEARCH_TABLE = "calls_search"
@@ -226,6 +228,13 @@ class Turn(Base):
             postgresql_include=["transcript", "intent", "asr_confidence"],
             postgresql_where=text(NOT_UNDERSTOOD_PREDICATE),
             sqlite_where=text(NOT_UNDERSTOOD_PREDICATE),
+        ),
+        # The learning loop's "decisions with a low margin" (see staff_models).
+        Index(
+            "ix_turns_low_margin",
+            "started_at",
+            postgresql_where=text(LOW_MARGIN_PREDICATE),
+            sqlite_where=text(LOW_MARGIN_PREDICATE),
         ),
     )
 

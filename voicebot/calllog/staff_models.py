@@ -130,3 +130,37 @@ class CallbackUpdate(Base):
         Index("ix_callback_updates_callback_key_id", "callback_key", "id"),
         CheckConstraint(CALLBACK_STATUS_CHECK, name="status"),
     )
+
+
+CORRECTION_STATUSES = ("open", "applied", "dismissed")
+LOW_MARGIN_INDEX_LIMIT = 0.1
+"""Highest margin the partial index ``ix_turns_low_margin`` (``LOW_MARGIN_PREDICATE`` in
+models) covers: the learning loop asks for decisions under the router's ambiguity margin, a
+few hundredths."""
+
+
+class RoutingCorrection(Base):
+    """An operator's "wrongly routed: should have been X" on a transferred call."""
+
+    __tablename__ = "routing_corrections"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(128))
+    call_id: Mapped[str | None] = mapped_column(String(64))
+    """Kept on the server (the operator's browser only had a one-way key of it)."""
+    language: Mapped[str | None] = mapped_column(String(16))
+    routed_to: Mapped[str | None] = mapped_column(String(128))
+    should_be: Mapped[str] = mapped_column(String(128))
+    phrases: Mapped[list[str]] = mapped_column(JSON)
+    """What the caller said, oldest first."""
+    status: Mapped[str] = mapped_column(String(16))
+    handled_by: Mapped[str | None] = mapped_column(String(128))
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in CORRECTION_STATUSES) + ")", name="status"
+        ),
+        Index("ix_routing_corrections_status_created_at", "status", "created_at"),
+    )

@@ -5,16 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, HTTPException, Response, status
+from fastapi import APIRouter, Body, Header, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
-from voicebot.api.deps import AUTH_RESPONSES, KbEditorKey, ServicesDep, invalid, not_found
-from voicebot.api.kb_store import (
-    KbConflictError,
-    KbEntryNotFoundError,
-    department_data,
-    faq_data,
+from voicebot.accounts.audit import AuditKind
+from voicebot.accounts.principal import Principal
+from voicebot.api.deps import (
+    AUTH_RESPONSES,
+    KbEditorKey,
+    ServicesDep,
+    client_address,
+    invalid,
+    not_found,
 )
+from voicebot.api.kb_document import KbEntryNotFoundError, department_data, faq_data
+from voicebot.api.kb_store import KbConflictError, KbEdit, KbReadOnlyError
 from voicebot.api.models import DepartmentIn, FaqEntryIn, KbStatusPublic
 from voicebot.knowledge.loader import KnowledgeBaseError
 from voicebot.knowledge.model import KnowledgeBase
@@ -23,8 +28,12 @@ router = APIRouter(prefix="/kb", tags=["knowledge base"], responses=AUTH_RESPONS
 
 EDIT_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such FAQ entry or department."},
+    409: {"description": "This KB is the packaged sample, which is never edited."},
     412: {"description": "If-Match does not match the current version."},
-    422: {"description": "The edited KB is invalid; `detail[0].loc` names the field."},
+    422: {
+        "description": "The edited KB is invalid; `detail[0].loc` names the field and "
+        "`detail[0].line` its line in the edited file."
+    },
 }
 IfMatch = Annotated[
     str | None,
@@ -43,19 +52,50 @@ def _version(if_match: str | None) -> str | None:
     return if_match.strip().strip('"') if if_match else None
 
 
-async def _edit(
-    services: ServicesDep, response: Response, edit: Callable[[], KnowledgeBase]
+EditFunction = Callable[[KbEdit], KnowledgeBase]
+
+
+async def run_edit(
+    services: ServicesDep,
+    response: Response,
+    request: Request,
+    principal: Principal,
+    what: str,
+    edit: EditFunction,
 ) -> KnowledgeBase:
+    """Run a store edit off the event loop, map its errors to HTTP, audit it."""
     try:
-        kb = await run_in_threadpool(edit)
+        kb = await run_in_threadpool(edit, KbEdit(author=principal.name, summary=what))
     except KnowledgeBaseError as error:
-        invalid(("body", *([error.field] if error.field else [])), error.problem)
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=[
+                {
+                    "type": "value_error",
+                    "loc": ["body", *([error.field] if error.field else [])],
+                    "msg": error.problem,
+                    "line": error.line,
+                }
+            ],
+        ) from None
     except KbEntryNotFoundError as error:
         not_found(str(error))
     except KbConflictError as error:
         raise HTTPException(status.HTTP_412_PRECONDITION_FAILED, detail=str(error)) from None
+    except KbReadOnlyError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
     except ValueError as error:
+        field, _, problem = str(error).partition(": ")
+        if problem and " " not in field:
+            invalid(("body", field), problem)
         invalid(("body",), str(error))
+    services.staff.audit.record(
+        AuditKind.KB_EDITED,
+        actor=principal.actor,
+        address=client_address(request),
+        subject=what[:200],
+        detail={"version": kb.content_hash[:12]},
+    )
     response.headers["ETag"] = f'"{kb.content_hash}"'
     return kb
 
@@ -90,7 +130,8 @@ def kb_status(services: ServicesDep, _key: KbEditorKey) -> KbStatusPublic:
 @router.put("/faq/{faq_id}", summary="Create or replace an FAQ entry", responses=EDIT_RESPONSES)
 async def put_faq(
     services: ServicesDep,
-    _key: KbEditorKey,
+    key: KbEditorKey,
+    request: Request,
     response: Response,
     faq_id: str,
     entry: FaqEntryIn,
@@ -100,8 +141,13 @@ async def put_faq(
     _check_id(faq_id, entry.id)
     document = {"id": faq_id, **entry.model_dump(exclude_none=True, exclude={"id"})}
     store = services.kb_store
-    kb = await _edit(
-        services, response, lambda: store.put_faq(document, expected_version=_version(if_match))
+    kb = await run_edit(
+        services,
+        response,
+        request,
+        key,
+        f"FAQ entry {faq_id}: written",
+        lambda edit: store.put_faq(document, expected_version=_version(if_match), edit=edit),
     )
     return faq_data(kb.faq_entry(faq_id))
 
@@ -109,7 +155,8 @@ async def put_faq(
 @router.patch("/faq/{faq_id}", summary="Change part of an FAQ entry", responses=EDIT_RESPONSES)
 async def patch_faq(
     services: ServicesDep,
-    _key: KbEditorKey,
+    key: KbEditorKey,
+    request: Request,
     response: Response,
     faq_id: str,
     patch: MergePatch,
@@ -117,10 +164,13 @@ async def patch_faq(
 ) -> dict[str, Any]:
     """Merge ``patch`` into the entry, then validate and save as for PUT."""
     store = services.kb_store
-    kb = await _edit(
+    kb = await run_edit(
         services,
         response,
-        lambda: store.patch_faq(faq_id, patch, expected_version=_version(if_match)),
+        request,
+        key,
+        f"FAQ entry {faq_id}: changed",
+        lambda edit: store.patch_faq(faq_id, patch, expected_version=_version(if_match), edit=edit),
     )
     return faq_data(kb.faq_entry(faq_id))
 
@@ -130,15 +180,21 @@ async def patch_faq(
 )
 async def delete_faq(
     services: ServicesDep,
-    _key: KbEditorKey,
+    key: KbEditorKey,
+    request: Request,
     response: Response,
     faq_id: str,
     if_match: IfMatch = None,
 ) -> None:
     """Remove the entry; the router is rebuilt in the background."""
     store = services.kb_store
-    await _edit(
-        services, response, lambda: store.delete_faq(faq_id, expected_version=_version(if_match))
+    await run_edit(
+        services,
+        response,
+        request,
+        key,
+        f"FAQ entry {faq_id}: removed",
+        lambda edit: store.delete_faq(faq_id, expected_version=_version(if_match), edit=edit),
     )
 
 
@@ -147,7 +203,8 @@ async def delete_faq(
 )
 async def put_department(
     services: ServicesDep,
-    _key: KbEditorKey,
+    key: KbEditorKey,
+    request: Request,
     response: Response,
     dept_id: str,
     dept: DepartmentIn,
@@ -157,10 +214,13 @@ async def put_department(
     _check_id(dept_id, dept.id)
     document = {"id": dept_id, **dept.model_dump(exclude_none=True, exclude={"id"})}
     store = services.kb_store
-    kb = await _edit(
+    kb = await run_edit(
         services,
         response,
-        lambda: store.put_department(document, expected_version=_version(if_match)),
+        request,
+        key,
+        f"department {dept_id}: written",
+        lambda edit: store.put_department(document, expected_version=_version(if_match), edit=edit),
     )
     return department_data(kb.department(dept_id))
 
@@ -170,7 +230,8 @@ async def put_department(
 )
 async def patch_department(
     services: ServicesDep,
-    _key: KbEditorKey,
+    key: KbEditorKey,
+    request: Request,
     response: Response,
     dept_id: str,
     patch: MergePatch,
@@ -178,10 +239,15 @@ async def patch_department(
 ) -> dict[str, Any]:
     """Merge ``patch`` into the department, then validate and save as for PUT."""
     store = services.kb_store
-    kb = await _edit(
+    kb = await run_edit(
         services,
         response,
-        lambda: store.patch_department(dept_id, patch, expected_version=_version(if_match)),
+        request,
+        key,
+        f"department {dept_id}: changed",
+        lambda edit: store.patch_department(
+            dept_id, patch, expected_version=_version(if_match), edit=edit
+        ),
     )
     return department_data(kb.department(dept_id))
 
@@ -194,15 +260,21 @@ async def patch_department(
 )
 async def delete_department(
     services: ServicesDep,
-    _key: KbEditorKey,
+    key: KbEditorKey,
+    request: Request,
     response: Response,
     dept_id: str,
     if_match: IfMatch = None,
 ) -> None:
     """Remove the department (refused with 422 while an FAQ entry refers to it)."""
     store = services.kb_store
-    await _edit(
+    await run_edit(
         services,
         response,
-        lambda: store.delete_department(dept_id, expected_version=_version(if_match)),
+        request,
+        key,
+        f"department {dept_id}: removed",
+        lambda edit: store.delete_department(
+            dept_id, expected_version=_version(if_match), edit=edit
+        ),
     )
