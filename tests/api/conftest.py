@@ -29,6 +29,7 @@ from voicebot.calllog.records import CallOutcome, CallRecord, TransferStatus
 from voicebot.calllog.stats import CallLogStats
 from voicebot.config import Settings
 from voicebot.routing.embedders import Embedder
+from voicebot.routing.router import Router
 
 MINIMAL_KB = Path(__file__).parent.parent / "data" / "kb" / "minimal.yaml"
 DAY1 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)  # a Monday
@@ -155,15 +156,30 @@ def make_services(db: Database, kb_path: Path, embedder: Embedder | None, tmp: P
     )
 
 
+def follow_with_router(services: ApiServices, embedder: Embedder, cache_dir: Path) -> ApiServices:
+    """``services`` with a router built from its KB and rebuilt after each edit, as serve
+    keeps the calls' router (for "test a phrase")."""
+    current = {"router": Router.build(services.kb_store.current(), embedder, cache_dir)}
+    services.kb_store.subscribe(
+        lambda kb: current.update(router=Router.build(kb, embedder, cache_dir))
+    )
+    return dataclasses.replace(services, router_source=lambda: current["router"])
+
+
 @contextmanager
-def running_api(kind: str, tmp: Path, embedder: Embedder | None) -> Iterator[Api]:
-    """A seeded database of ``kind`` with keys, and the app over it in a TestClient."""
+def running_api(
+    kind: str, tmp: Path, embedder: Embedder | None, router_cache: Path | None = None
+) -> Iterator[Api]:
+    """A seeded database of ``kind`` with keys, and the app over it in a TestClient (with a
+    live router when ``router_cache`` is given)."""
     kb_path = tmp / "kb.yaml"
     shutil.copy(MINIMAL_KB, kb_path)
     with open_database(kind, tmp) as db:
         db.repository().save_calls(seeded_calls())
         keys = {role: create_key(db.engine, f"test {role}", role) for role in ROLES}
         services = make_services(db, kb_path, embedder, tmp)
+        if router_cache is not None and embedder is not None:
+            services = follow_with_router(services, embedder, router_cache)
         for role in ROLES:
             services.staff.accounts.create(
                 Api.account(role), PASSWORD, role, display_name=f"Test {role}"

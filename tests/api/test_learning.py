@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import DAY1, MINIMAL_KB, Api
+from tests.api.conftest import DAY1, MINIMAL_KB, Api, follow_with_router
 from tests.calllog.factories import Turn, make_call
 from voicebot.api.kb_history import KbHistory
 from voicebot.api.kb_store import KnowledgeBaseStore
@@ -22,7 +22,6 @@ from voicebot.api.live import live_event
 from voicebot.app import create_app
 from voicebot.calllog.records import CallOutcome
 from voicebot.routing.embedders import Embedder
-from voicebot.routing.router import Router
 
 SWIMMING = "je voudrais inscrire mon enfant au cours de natation"
 
@@ -43,10 +42,8 @@ def learning(
     path = tmp_path / "kb.yaml"
     shutil.copy(MINIMAL_KB, path)
     store = KnowledgeBaseStore(path, history=KbHistory(api.db.engine))
-    current = {"router": Router.build(store.current(), use_embedder, router_cache)}
-    store.subscribe(lambda kb: current.update(router=Router.build(kb, use_embedder, router_cache)))
-    services = dataclasses.replace(
-        api.services, kb_store=store, router_source=lambda: current["router"]
+    services = follow_with_router(
+        dataclasses.replace(api.services, kb_store=store), use_embedder, router_cache
     )
     try:
         with TestClient(create_app(services)) as client:

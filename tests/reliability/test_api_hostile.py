@@ -65,10 +65,11 @@ FILTERED_ENDPOINTS: dict[str, list[str]] = {
 
 @pytest.fixture(params=BACKENDS)
 def fresh_api(
-    request: pytest.FixtureRequest, tmp_path: Path, use_embedder: Embedder
+    request: pytest.FixtureRequest, tmp_path: Path, use_embedder: Embedder, router_cache: Path
 ) -> Iterator[Api]:
-    """A seeded call log and app of its own: these tests change what they touch."""
-    with running_api(request.param, tmp_path, use_embedder) as api:
+    """A seeded call log and app of its own (with a router, so that "test a phrase" is
+    fuzzed for real): these tests change what they touch."""
+    with running_api(request.param, tmp_path, use_embedder, router_cache) as api:
         yield api
 
 
