@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from voicebot.routing.classifier import TargetClassifier
+from voicebot.routing.classifier import LabelClassifier
 from voicebot.routing.scoring import Scorer, Scores
 
 FOLDS = 5
@@ -35,7 +35,7 @@ class Calibration:
     """Top-1 accuracy on held-out KB examples, per language: a check of the KB itself."""
 
 
-ClassifierFactory = Callable[[np.ndarray], TargetClassifier]
+ClassifierFactory = Callable[[np.ndarray], LabelClassifier]
 
 
 def calibrate(

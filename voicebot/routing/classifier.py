@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +22,14 @@ from sklearn.linear_model import LogisticRegression
 
 from voicebot.routing.embedders import Matrix
 from voicebot.routing.text import fold_accents
+
+
+class LabelClassifier(Protocol):
+    """What the scorer needs of a classifier: label probabilities for utterances."""
+
+    def probabilities(self, texts: Sequence[str], vectors: Matrix) -> npt.NDArray[np.float32]:
+        """(len(texts), n_labels) scores in [0, 1], columns in the index's label order."""
+        ...
 
 
 class TargetClassifier:

@@ -6,7 +6,9 @@ import hashlib
 import logging
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 
@@ -35,6 +37,14 @@ _CITY_PREFIXES = (
 INDEX_FORMAT = 3
 
 
+class Origin(StrEnum):
+    """Who wrote a phrase: the city (its KB), the catalogue, or the generic negatives."""
+
+    CITY = "city"
+    CATALOGUE = "catalogue"
+    NEGATIVE = "negative"
+
+
 @dataclass(frozen=True, slots=True)
 class Example:
     """One phrase that stands for a routing target."""
@@ -42,6 +52,7 @@ class Example:
     label: str
     language: str
     text: str
+    origin: Origin = Origin.CITY
 
 
 def kb_examples(kb: KnowledgeBase) -> list[Example]:
@@ -84,7 +95,7 @@ def negative_examples(kb: KnowledgeBase) -> list[Example]:
                 continue
             if any(name and name in fold_accents(text) for name in own_names):
                 continue
-            examples.append(Example(NONE, language, text))
+            examples.append(Example(NONE, language, text, Origin.NEGATIVE))
     return examples
 
 
@@ -118,6 +129,16 @@ class ExampleIndex:
             vectors = embedder.embed([e.text for e in examples])
             if cache_dir:
                 _save_cached(cache_dir, key, vectors)
+        return cls.from_examples(examples, vectors, embedder.model_id, key)
+
+    @classmethod
+    def from_examples(
+        cls, examples: Sequence[Example], vectors: Matrix, model_id: str, key: str
+    ) -> ExampleIndex:
+        """Group already-embedded examples by label (a stable sort keeps their order)."""
+        order = sorted(range(len(examples)), key=lambda i: examples[i].label)
+        examples = [examples[i] for i in order]
+        vectors = np.ascontiguousarray(vectors[order], dtype=np.float32)
         labels: list[str] = []
         starts: list[int] = []
         label_of = np.empty(len(examples), dtype=np.intp)
@@ -132,7 +153,7 @@ class ExampleIndex:
             labels=tuple(labels),
             starts=np.asarray(starts, dtype=np.intp),
             label_of=label_of,
-            model_id=embedder.model_id,
+            model_id=model_id,
             key=key,
         )
 
@@ -176,3 +197,24 @@ def _save_cached(cache_dir: Path, key: str, vectors: Matrix) -> None:
     except OSError as exc:
         _LOGGER.warning("cannot write index cache in %s: %s", cache_dir, exc)
         Path(tmp).unlink(missing_ok=True)
+
+
+def embed_cached(
+    texts: Sequence[str], embedder: Embedder, cache_dir: Path | None, namespace: str
+) -> Matrix:
+    """Embed ``texts``, or load their vectors from ``cache_dir`` when embedded before.
+
+    Keyed by model and the exact texts: the catalogue's few thousand phrases are embedded
+    once for every KB, and a KB edit re-embeds only the KB's own phrases.
+    """
+    digest = hashlib.sha256(f"{INDEX_FORMAT}\0{embedder.model_id}\0".encode())
+    for text in texts:
+        digest.update(text.encode())
+        digest.update(b"\n")
+    key = f"{namespace}-{digest.hexdigest()[:32]}"
+    vectors = _load_cached(cache_dir, key, len(texts)) if cache_dir else None
+    if vectors is None:
+        vectors = embedder.embed(list(texts))
+        if cache_dir:
+            _save_cached(cache_dir, key, vectors)
+    return vectors

@@ -13,18 +13,23 @@ import logging
 import os
 import pickle
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from voicebot.knowledge.catalogue_loader import catalogue_available, load_catalogue
+from voicebot.knowledge.catalogue_model import Catalogue
 from voicebot.knowledge.model import KnowledgeBase
 from voicebot.routing.calibration import Calibration, calibrate
-from voicebot.routing.classifier import TargetClassifier
+from voicebot.routing.catalogue_index import build_catalogue_index
+from voicebot.routing.classifier import LabelClassifier, TargetClassifier
 from voicebot.routing.decision import NONE, Candidate, RouteDecision
 from voicebot.routing.embedders import Embedder
-from voicebot.routing.index import ExampleIndex
+from voicebot.routing.index import ExampleIndex, Origin
 from voicebot.routing.lexical import LexicalIndex
+from voicebot.routing.linking import CatalogueLinks
+from voicebot.routing.ridge import RidgeFeatures, RidgeGram, RidgeTargetClassifier, balanced_weights
 from voicebot.routing.scoring import Scorer, Scores, ScoringConfig
 from voicebot.routing.text import normalize, strip_fillers
 from voicebot.runtime import single_threaded_blas
@@ -48,12 +53,15 @@ class Router:
         index: ExampleIndex,
         config: ScoringConfig | None = None,
         cache_dir: Path | None = None,
+        links: CatalogueLinks | None = None,
     ) -> None:
         single_threaded_blas()
         self.kb = kb
         self.embedder = embedder
         self.index = index
         self.config = config or ScoringConfig()
+        self.links = links
+        """Catalogue links in use (None: the catalogue is off or not installed)."""
         self._none = index.labels.index(NONE) if NONE in index.labels else -1
         classifier, self.calibration = _load_or_fit(index, self.config, kb, self._none, cache_dir)
         self._scorer = Scorer(
@@ -68,10 +76,17 @@ class Router:
         embedder: Embedder,
         cache_dir: Path | None = None,
         config: ScoringConfig | None = None,
+        catalogue: Catalogue | None = None,
     ) -> Router:
-        """Index the KB and fit the classifier, both cached on disk by KB content and model."""
-        index = ExampleIndex.build(kb, embedder, cache_dir)
-        return cls(kb, embedder, index, config, cache_dir)
+        """Index the KB (with the catalogue unless ``config.catalogue`` is off) and fit the
+        classifier, both cached on disk by KB content, catalogue and model."""
+        config = config or ScoringConfig()
+        if config.catalogue and (catalogue is not None or catalogue_available()):
+            index, links = build_catalogue_index(
+                kb, embedder, catalogue or load_catalogue(), cache_dir, config.infer_links
+            )
+            return cls(kb, embedder, index, config, cache_dir, links)
+        return cls(kb, embedder, ExampleIndex.build(kb, embedder, cache_dir), config, cache_dir)
 
     def route(self, text: str, language: str | None = None) -> RouteDecision:
         """Decide where one utterance goes."""
@@ -132,6 +147,10 @@ _FIT_FIELDS = (
     "classifier_weight",
     "negatives_as_class",
     "max_in_scope_rejection",
+    "city_weight",
+    "ridge_words",
+    "ridge_regularisation",
+    "classifier",
 )
 
 
@@ -141,7 +160,7 @@ def _load_or_fit(
     kb: KnowledgeBase,
     none_label: int,
     cache_dir: Path | None,
-) -> tuple[TargetClassifier | None, Calibration]:
+) -> tuple[LabelClassifier | None, Calibration]:
     """Fit the classifier and calibrate (seconds), or load both from the cache (milliseconds).
 
     The cache file is keyed by the index key (KB content, model, examples) and the scoring
@@ -167,12 +186,22 @@ def _load_or_fit(
 
     texts = [e.text for e in index.examples]
     labels = [e.label for e in index.examples]
+    train: Callable[[np.ndarray], LabelClassifier]
+    ridge = config.classifier == "ridge" or (
+        config.classifier == "auto" and any(e.origin is Origin.CATALOGUE for e in index.examples)
+    )
+    if ridge:
+        train = _ridge_trainer(index, config)
+    else:
 
-    def train(mask: np.ndarray) -> TargetClassifier:
-        rows = np.flatnonzero(mask)
-        return TargetClassifier(
-            [texts[i] for i in rows], index.vectors[rows], [labels[i] for i in rows], index.labels
-        )
+        def train(mask: np.ndarray) -> LabelClassifier:
+            rows = np.flatnonzero(mask)
+            return TargetClassifier(
+                [texts[i] for i in rows],
+                index.vectors[rows],
+                [labels[i] for i in rows],
+                index.labels,
+            )
 
     use_classifier = config.classifier_weight > 0
     classifier = train(np.ones(len(texts), dtype=bool)) if use_classifier else None
@@ -183,6 +212,30 @@ def _load_or_fit(
     if path is not None:
         _write_atomically(path, pickle.dumps((classifier, calibration), pickle.HIGHEST_PROTOCOL))
     return classifier, calibration
+
+
+def _ridge_trainer(
+    index: ExampleIndex, config: ScoringConfig
+) -> Callable[[np.ndarray], LabelClassifier]:
+    """``train(mask)`` for the ridge classifier: one Gram matrix, one solve per mask."""
+    texts = [e.text for e in index.examples]
+    features = RidgeFeatures(texts, config.ridge_words)
+    boost = np.asarray(
+        [config.city_weight if e.origin is Origin.CITY else 1.0 for e in index.examples]
+    )
+    weights = balanced_weights(index.label_of, len(index.labels), boost)
+    gram = RidgeGram(
+        features.transform(texts, index.vectors),
+        index.label_of,
+        len(index.labels),
+        weights,
+        config.ridge_regularisation,
+    )
+
+    def train(mask: np.ndarray) -> LabelClassifier:
+        return RidgeTargetClassifier(features, gram.solve(np.flatnonzero(~mask)))
+
+    return train
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from voicebot.routing.classifier import TargetClassifier
+from voicebot.routing.classifier import LabelClassifier
 from voicebot.routing.embedders import Matrix
 from voicebot.routing.index import ExampleIndex
 from voicebot.routing.lexical import LexicalIndex
@@ -39,6 +39,19 @@ class ScoringConfig:
     max_in_scope_rejection: float = 0.03
     """Calibration: share of the KB's own (held-out) examples allowed to be rejected."""
     top_candidates: int = 5
+    catalogue: bool = True
+    """Add the municipal service catalogue's phrases through the KB's links (False: the
+    router as it was before the catalogue, KB examples and generic negatives only)."""
+    infer_links: bool = True
+    """Where the KB declares no links, use the confident inferred ones."""
+    city_weight: float = 3.0
+    """Catalogue mode: weight of a city's own example against a catalogue phrase."""
+    ridge_words: int = 1500
+    """Catalogue mode: word n-gram features of the ridge classifier."""
+    ridge_regularisation: float = 1.0
+    classifier: str = "auto"
+    """``logistic`` (slow, the router before the catalogue), ``ridge``, or ``auto``: ridge
+    when the index holds catalogue phrases (logistic regression cannot fit them in time)."""
 
 
 class Scorer:
@@ -48,7 +61,7 @@ class Scorer:
         self,
         index: ExampleIndex,
         lexical: LexicalIndex,
-        classifier: TargetClassifier | None,
+        classifier: LabelClassifier | None,
         config: ScoringConfig,
     ) -> None:
         self.index = index

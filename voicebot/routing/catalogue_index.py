@@ -1,0 +1,100 @@
+"""Build the example index of a KB together with the catalogue: embed, link, relabel, merge.
+
+Embeddings are cached in two groups: the catalogue's phrases with the generic negatives
+(the same for every KB of the same languages, embedded once), and the KB's own phrases
+(re-embedded when the KB changes: a few hundred phrases, a second or less).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from voicebot.knowledge.catalogue_model import Catalogue
+from voicebot.knowledge.model import KnowledgeBase
+from voicebot.routing.catalogue_examples import catalogue_examples, target_profiles
+from voicebot.routing.embedders import Embedder, Matrix
+from voicebot.routing.index import (
+    INDEX_FORMAT,
+    Example,
+    ExampleIndex,
+    embed_cached,
+    kb_examples,
+    negative_examples,
+)
+from voicebot.routing.linking import CatalogueLinks, phrase_shares, resolve_links
+from voicebot.routing.training_set import drop_overridden, route_catalogue_examples
+
+
+class _Vectors:
+    """Unique texts of one group, embedded (or loaded) once."""
+
+    def __init__(
+        self, texts: Sequence[str], embedder: Embedder, cache_dir: Path | None, group: str
+    ) -> None:
+        unique = sorted(set(texts))
+        self._row = {text: row for row, text in enumerate(unique)}
+        self._matrix = embed_cached(unique, embedder, cache_dir, group)
+
+    def of(self, examples: Sequence[Example]) -> Matrix:
+        rows = np.asarray([self._row[e.text] for e in examples], dtype=np.intp)
+        return np.asarray(self._matrix[rows], dtype=np.float32)
+
+
+def build_catalogue_index(
+    kb: KnowledgeBase,
+    embedder: Embedder,
+    catalogue: Catalogue,
+    cache_dir: Path | None = None,
+    infer: bool = True,
+) -> tuple[ExampleIndex, CatalogueLinks]:
+    """The KB's examples, the catalogue's through its links, and the negatives, embedded."""
+    city = kb_examples(kb)
+    negatives = negative_examples(kb)
+    from_catalogue = catalogue_examples(catalogue, kb.city.languages)
+    profiles = target_profiles(kb)
+    shared = _Vectors(
+        [e.text for e in from_catalogue + negatives], embedder, cache_dir, "catalogue"
+    )
+    own = _Vectors([e.text for e in city + profiles], embedder, cache_dir, "kb")
+
+    shares = counts = None
+    if infer and _leaves_links_open(kb):
+        catalogue_index = ExampleIndex.from_examples(
+            from_catalogue, shared.of(from_catalogue), embedder.model_id, "catalogue"
+        )
+        profile_examples = profiles + negatives
+        profile_vectors = np.vstack([own.of(profiles), shared.of(negatives)])
+        profile_index = ExampleIndex.from_examples(
+            profile_examples, profile_vectors, embedder.model_id, "profiles"
+        )
+        shares, counts = phrase_shares(catalogue_index, profile_index)
+    links = resolve_links(kb, catalogue, shares, counts)
+
+    routed, sources = route_catalogue_examples(from_catalogue, catalogue, links)
+    routed_vectors = shared.of(from_catalogue)[np.asarray(sources, dtype=np.intp)]
+    city_vectors = own.of(city)
+    keep = drop_overridden(routed, routed_vectors, city, city_vectors)
+    routed = [e for e, kept in zip(routed, keep, strict=True) if kept]
+    examples = city + negatives + routed
+    vectors = np.vstack([city_vectors, shared.of(negatives), routed_vectors[keep]])
+    key = _key(kb, catalogue, embedder.model_id, examples)
+    return ExampleIndex.from_examples(examples, vectors, embedder.model_id, key), links
+
+
+def _leaves_links_open(kb: KnowledgeBase) -> bool:
+    return any(not d.services for d in kb.departments) or any(not f.intent for f in kb.faq)
+
+
+def _key(kb: KnowledgeBase, catalogue: Catalogue, model_id: str, examples: list[Example]) -> str:
+    digest = hashlib.sha256(
+        f"{INDEX_FORMAT}\0catalogue\0{model_id}\0{kb.content_hash}\0{catalogue.content_hash}\0".encode()
+    )
+    for example in examples:
+        digest.update(
+            f"{example.label}\0{example.language}\0{example.origin}\0{example.text}\n".encode()
+        )
+    return digest.hexdigest()[:32]
