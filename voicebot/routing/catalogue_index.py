@@ -25,7 +25,7 @@ from voicebot.routing.index import (
     kb_examples,
     negative_examples,
 )
-from voicebot.routing.linking import CatalogueLinks, phrase_shares, resolve_links
+from voicebot.routing.linking import CatalogueLinks, link_evidence, resolve_links
 from voicebot.routing.training_set import drop_overridden, route_catalogue_examples
 
 
@@ -61,18 +61,16 @@ def build_catalogue_index(
     )
     own = _Vectors([e.text for e in city + profiles], embedder, cache_dir, "kb")
 
-    shares = counts = None
+    found = None
     if infer and _leaves_links_open(kb):
         catalogue_index = ExampleIndex.from_examples(
             from_catalogue, shared.of(from_catalogue), embedder.model_id, "catalogue"
         )
-        profile_examples = profiles + negatives
-        profile_vectors = np.vstack([own.of(profiles), shared.of(negatives)])
         profile_index = ExampleIndex.from_examples(
-            profile_examples, profile_vectors, embedder.model_id, "profiles"
+            profiles, own.of(profiles), embedder.model_id, "profiles"
         )
-        shares, counts = phrase_shares(catalogue_index, profile_index)
-    links = resolve_links(kb, catalogue, shares, counts)
+        found = link_evidence(catalogue, catalogue_index, profile_index)
+    links = resolve_links(kb, catalogue, found)
 
     routed, sources = route_catalogue_examples(from_catalogue, catalogue, links)
     routed_vectors = shared.of(from_catalogue)[np.asarray(sources, dtype=np.intp)]

@@ -31,15 +31,18 @@ from voicebot.routing.scoring import Scorer, ScoringConfig
 RECEPTION = "reception"
 """The catalogue service of the switchboard: the operator holds it unless a department does."""
 
-LINK_SHARE = 0.30
-"""A target nearest to this share of a service's phrases holds it."""
-CLEAR_SHARE = 0.20
-"""... or this share, when it is twice the next target's."""
-NONE_RATIO = 0.5
-"""... and in both cases at least this fraction of the share landing on out-of-scope talk
-(a residence permit in a French city lands mostly there: no mairie department holds it)."""
-PROPOSAL_SHARE = 0.12
-"""Below a link, above this: a proposal for the city to confirm, not used for routing."""
+LINK_SHARE = 0.20
+"""A target nearest to this share of a service's phrases (among the KB's targets) holds it..."""
+SHARED_SHARE = 0.30
+"""... and so does a second target with this share (two departments share the service)..."""
+MIN_EVIDENCE = 3
+"""... provided that this many of the target's own phrases are nearest to that service
+(one could be a coincidence of wording: "titre" in an identity-card department's text)..."""
+MIN_EVIDENCE_SMALL = 2
+"""... or this many for a target that says little about itself (a name, a description)."""
+SMALL_PROFILE = 15
+PROPOSAL_SHARE = 0.10
+"""A weaker candidate: a proposal for the city to confirm, not used for routing."""
 MIN_PHRASES = 8
 """A catalogue id with fewer phrases in the KB's languages is never linked by inference."""
 
@@ -77,32 +80,35 @@ class CatalogueLinks:
         return tuple(link for link in self.links if not link.declared)
 
 
-Shares = Mapping[str, Mapping[str, float]]
-"""Catalogue id → KB target (or ``none``) → share of the id's phrases nearest to it."""
+@dataclass(frozen=True, slots=True)
+class LinkEvidence:
+    """How each catalogue id and each KB target point at each other."""
+
+    shares: dict[str, dict[str, float]]
+    """Catalogue id → target → share of the id's phrases whose nearest target it is."""
+    evidence: dict[str, dict[str, int]]
+    """Target → catalogue id → how many of the target's own phrases are nearest to the id
+    (a phrase nearest to an FAQ intent also counts for the intent's service)."""
+    phrases: dict[str, int]
+    """Catalogue id → its phrases in the KB's languages."""
+    profile_sizes: dict[str, int]
+    """Target → how many phrases describe it."""
 
 
-def phrase_shares(
-    catalogue_index: ExampleIndex, profile_index: ExampleIndex
-) -> tuple[dict[str, dict[str, float]], dict[str, int]]:
-    """For each catalogue id, where its phrases land among the KB targets' profiles.
+def link_evidence(
+    catalogue: Catalogue, catalogue_index: ExampleIndex, profile_index: ExampleIndex
+) -> LinkEvidence:
+    """Score catalogue phrases against target profiles, and target profiles against the catalogue.
 
-    ``profile_index`` holds the targets' self-descriptions and the generic out-of-scope
-    phrases (label ``none``); nearest-neighbour scoring as the router's, without the
-    centroid term (a profile mixes a name, fragments and examples: its centre means little).
+    Both directions use the router's nearest-neighbour score without the centroid term (a
+    profile mixes a name, description fragments and examples: its centre means little).
+    Both are needed: many phrases of "foreigners" land on the identity-card department of a
+    French city (similar words), but none of that department's own phrases is about
+    residence permits, and no mairie department issues them.
     """
-    scorer = Scorer(
-        profile_index,
-        LexicalIndex([e.text for e in profile_index.examples]),
-        None,
-        ScoringConfig(centroid_weight=0.0),
-    )
-    texts = [e.text for e in catalogue_index.examples]
-    scores = scorer.neighbour_scores(
-        catalogue_index.vectors, scorer.lexical.similarity_matrix(texts)
-    )
-    nearest = scores.argmax(axis=1)
+    forward = _nearest(catalogue_index, profile_index)
     counts = np.zeros((len(catalogue_index.labels), len(profile_index.labels)))
-    np.add.at(counts, (catalogue_index.label_of, nearest), 1.0)
+    np.add.at(counts, (catalogue_index.label_of, forward), 1.0)
     totals = counts.sum(axis=1)
     shares = {
         catalogue_id: {
@@ -112,19 +118,46 @@ def phrase_shares(
         }
         for row, catalogue_id in enumerate(catalogue_index.labels)
     }
-    return shares, {cid: int(totals[row]) for row, cid in enumerate(catalogue_index.labels)}
+    intent_service = {intent.id: intent.service for intent in catalogue.faq_intents}
+    evidence: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    backward = _nearest(profile_index, catalogue_index)
+    for position, example in enumerate(profile_index.examples):
+        nearest = catalogue_index.labels[backward[position]]
+        evidence[example.label][nearest] += 1
+        service = intent_service.get(nearest)
+        if service:
+            evidence[example.label][service] += 1
+    phrases = {cid: int(totals[row]) for row, cid in enumerate(catalogue_index.labels)}
+    sizes = {
+        label: int(count)
+        for label, count in zip(
+            profile_index.labels,
+            np.bincount(profile_index.label_of, minlength=len(profile_index.labels)),
+            strict=True,
+        )
+    }
+    return LinkEvidence(shares, {t: dict(e) for t, e in evidence.items()}, phrases, sizes)
+
+
+def _nearest(queries: ExampleIndex, references: ExampleIndex) -> np.ndarray:
+    scorer = Scorer(
+        references,
+        LexicalIndex([e.text for e in references.examples]),
+        None,
+        ScoringConfig(centroid_weight=0.0),
+    )
+    texts = [e.text for e in queries.examples]
+    scores = scorer.neighbour_scores(queries.vectors, scorer.lexical.similarity_matrix(texts))
+    return np.asarray(scores.argmax(axis=1))
 
 
 def resolve_links(
-    kb: KnowledgeBase,
-    catalogue: Catalogue,
-    shares: Shares | None = None,
-    phrase_counts: Mapping[str, int] | None = None,
+    kb: KnowledgeBase, catalogue: Catalogue, found: LinkEvidence | None = None
 ) -> CatalogueLinks:
-    """Declared links, plus those inferred from ``shares`` for what the KB leaves open.
+    """Declared links, plus those inferred from ``found`` for what the KB leaves open.
 
     Services are inferred for departments that declare none, among services no department
-    declares; intents likewise for FAQ entries. ``shares`` None: declared links only.
+    declares; intents likewise for FAQ entries. ``found`` None: declared links only.
     """
     declared: list[Link] = [
         Link(service, dept.id, True, 1.0) for dept in kb.departments for service in dept.services
@@ -133,8 +166,7 @@ def resolve_links(
         Link(entry.intent, FAQ_PREFIX + entry.id, True, 1.0) for entry in kb.faq if entry.intent
     ]
     links, proposals = list(declared), []
-    if shares is not None:
-        counts = phrase_counts or {}
+    if found is not None:
         taken = {link.catalogue_id for link in declared}
         open_departments = {d.id for d in kb.departments if not d.services}
         open_faq = {FAQ_PREFIX + f.id for f in kb.faq if not f.intent}
@@ -142,28 +174,19 @@ def resolve_links(
         for service in catalogue.service_ids:
             if service in taken:
                 continue
-            folded = _fold_faq_into_departments(shares.get(service, {}), faq_department)
+            folded = _fold_faq_into_departments(found.shares.get(service, {}), faq_department)
             allowed = open_departments | ({OPERATOR} if service == RECEPTION else set())
-            chosen, weak = _choose(
-                service, folded, allowed, counts.get(service, 0), folded.get(NONE, 0.0)
-            )
+            chosen, weak = _choose(service, folded, allowed, found)
             links += chosen
             proposals += weak
         intent_links: list[Link] = []
         for intent in catalogue.intent_ids:
             if intent not in taken:
-                intent_shares = shares.get(intent, {})
-                chosen, weak = _choose(
-                    intent,
-                    intent_shares,
-                    open_faq,
-                    counts.get(intent, 0),
-                    intent_shares.get(NONE, 0.0),
-                    single=True,
-                )
+                shares = found.shares.get(intent, {})
+                chosen, weak = _choose(intent, shares, open_faq, found, single=True)
                 intent_links += chosen
                 proposals += weak
-        links += _one_intent_per_entry(intent_links)
+        links += intent_links
     if not any(link.catalogue_id == RECEPTION and link.target != OPERATOR for link in links):
         links = [link for link in links if link.catalogue_id != RECEPTION]
         links.append(Link(RECEPTION, OPERATOR, True, 1.0))
@@ -184,46 +207,35 @@ def _choose(
     catalogue_id: str,
     shares: Mapping[str, float],
     allowed: Iterable[str],
-    phrases: int,
-    out_of_scope: float,
+    found: LinkEvidence,
     single: bool = False,
 ) -> tuple[list[Link], list[Link]]:
+    """The targets that hold ``catalogue_id`` (confident), and weaker candidates."""
     allowed = set(allowed)
+    in_kb = sum(share for target, share in shares.items() if target != NONE)
     ranked = sorted(
-        ((share, target) for target, share in shares.items() if target in allowed),
+        ((share / in_kb, target) for target, share in shares.items() if target in allowed),
         reverse=True,
-    )
-    if not ranked:
-        return [], []
-    best_share = ranked[0][0]
-    second = ranked[1][0] if len(ranked) > 1 else 0.0
-    confident = (
-        phrases >= MIN_PHRASES
-        and best_share >= NONE_RATIO * out_of_scope
-        and (best_share >= LINK_SHARE or (best_share >= CLEAR_SHARE and best_share >= 2 * second))
     )
     chosen: list[Link] = []
     weak: list[Link] = []
-    for rank, (share, target) in enumerate(ranked):
+    enough = found.phrases.get(catalogue_id, 0) >= MIN_PHRASES
+    for share, target in ranked:
         link = Link(catalogue_id, target, False, round(share, 3))
-        if confident and (rank == 0 or (not single and share >= LINK_SHARE)):
+        small = found.profile_sizes.get(target, 0) < SMALL_PROFILE
+        needed = MIN_EVIDENCE_SMALL if small else MIN_EVIDENCE
+        backed = found.evidence.get(target, {}).get(catalogue_id, 0) >= needed
+        bar = LINK_SHARE if not chosen else SHARED_SHARE
+        if enough and backed and share >= bar and (not single or not chosen):
             chosen.append(link)
         elif share >= PROPOSAL_SHARE:
             weak.append(link)
     return chosen, weak
 
 
-def _one_intent_per_entry(links: list[Link]) -> list[Link]:
-    """An FAQ entry answers one intent: the most confident of those pointing to it."""
-    kept: dict[str, Link] = {}
-    for link in sorted(links, key=lambda item: -item.confidence):
-        kept.setdefault(link.target, link)
-    return list(kept.values())
-
-
 __all__ = [
     "CatalogueLinks",
     "Link",
-    "phrase_shares",
+    "link_evidence",
     "resolve_links",
 ]

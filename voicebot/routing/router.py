@@ -8,6 +8,7 @@ Scoring itself is in ``scoring.py``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -86,6 +87,8 @@ class Router:
                 kb, embedder, catalogue or load_catalogue(), cache_dir, config.infer_links
             )
             return cls(kb, embedder, index, config, cache_dir, links)
+        if config.calibration == "budget":  # the budget needs the catalogue's many phrases
+            config = dataclasses.replace(config, calibration="kb")
         return cls(kb, embedder, ExampleIndex.build(kb, embedder, cache_dir), config, cache_dir)
 
     def route(self, text: str, language: str | None = None) -> RouteDecision:
@@ -140,6 +143,9 @@ class Router:
         )
 
 
+FIT_FORMAT = 2
+"""Bump when fitting or calibration changes: it keys the cached classifier and calibration."""
+
 _FIT_FIELDS = (
     "dense_weight",
     "centroid_weight",
@@ -151,6 +157,8 @@ _FIT_FIELDS = (
     "ridge_words",
     "ridge_regularisation",
     "classifier",
+    "calibration",
+    "budget_rejection",
 )
 
 
@@ -172,7 +180,7 @@ def _load_or_fit(
     # Only what the classifier and calibration depend on: changing, say, the ambiguity
     # margin must not cost a refit.
     fitted = {name: getattr(config, name) for name in _FIT_FIELDS}
-    fingerprint = f"{index.key}\0{sorted(fitted.items())}\0{sklearn.__version__}"
+    fingerprint = f"{FIT_FORMAT}\0{index.key}\0{sorted(fitted.items())}\0{sklearn.__version__}"
     key = hashlib.sha256(fingerprint.encode()).hexdigest()[:32]
     path = cache_dir / f"router-{key}.pkl" if cache_dir else None
     if path is not None and path.exists():

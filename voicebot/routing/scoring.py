@@ -49,6 +49,14 @@ class ScoringConfig:
     ridge_words: int = 1500
     """Catalogue mode: word n-gram features of the ridge classifier."""
     ridge_regularisation: float = 1.0
+    budget_rejection: float = 0.045
+    """Budget calibration: share of held-out KB and catalogue phrases it may reject. Chosen
+    by measurement on three cities (docs/benchmarks.md): 0.03 let out-of-scope recall fall
+    to 0.84-0.89, 0.06 rejected 6 % of a hard city's real requests."""
+    calibration: str = "budget"
+    """``budget``: spend the rejection budget on held-out KB and catalogue phrases (the
+    margin may be negative); ``kb``: the search over the KB's own examples used before the
+    catalogue (a margin of at least zero). ``Router.build`` uses ``kb`` without catalogue."""
     classifier: str = "auto"
     """``logistic`` (slow, the router before the catalogue), ``ridge``, or ``auto``: ridge
     when the index holds catalogue phrases (logistic regression cannot fit them in time)."""
