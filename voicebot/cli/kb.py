@@ -1,22 +1,39 @@
-"""``voicebot kb validate``: check a knowledge base file and summarise it."""
+"""``voicebot kb validate | check | suggest``: a knowledge base file, checked and linked."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from voicebot.cli.errors import SubParsers
+from voicebot.cli.errors import CommandError, SubParsers
 from voicebot.config import Settings
 from voicebot.knowledge.loader import load_kb
+from voicebot.knowledge.model import KnowledgeBase
+from voicebot.routing.embedders import create_embedder
+from voicebot.routing.router import Router
 
 
 def register(commands: SubParsers) -> None:
-    """Add ``kb validate``."""
+    """Add ``kb validate``, ``kb check`` and ``kb suggest``."""
     kb = commands.add_parser("kb", help="knowledge base tools")
     kb_commands = kb.add_subparsers(title="kb commands", metavar="KBCOMMAND")
     validate = kb_commands.add_parser("validate", help="check a KB file and summarise it")
     validate.add_argument("path", type=Path)
     validate.set_defaults(handler=_cmd_kb_validate)
+    check = kb_commands.add_parser(
+        "check",
+        help="how well the KB routes: cross-validated accuracy, confusions, conflicts, links, "
+        "verdict (exit 1 when it needs work)",
+    )
+    check.add_argument("path", type=Path)
+    check.add_argument("--backend", help="embedding backend (default: settings)")
+    check.set_defaults(handler=_cmd_kb_check)
+    suggest = kb_commands.add_parser(
+        "suggest", help="print the catalogue links inferred for the KB, as YAML to confirm"
+    )
+    suggest.add_argument("path", type=Path)
+    suggest.add_argument("--backend", help="embedding backend (default: settings)")
+    suggest.set_defaults(handler=_cmd_kb_suggest)
 
 
 def _cmd_kb_validate(args: argparse.Namespace, settings: Settings) -> int:
@@ -28,4 +45,29 @@ def _cmd_kb_validate(args: argparse.Namespace, settings: Settings) -> int:
         f"languages {', '.join(kb.city.languages)}, {len(kb.departments)} departments "
         f"({examples} examples), {len(kb.faq)} FAQ entries ({questions} questions)"
     )
+    return 0
+
+
+def _router_for(kb: KnowledgeBase, backend: str, settings: Settings) -> Router:
+    return Router.build(kb, create_embedder(backend), cache_dir=settings.cache_dir / "index")
+
+
+def _cmd_kb_check(args: argparse.Namespace, settings: Settings) -> int:
+    from voicebot.kbcheck.check import check_kb
+
+    kb = load_kb(args.path)
+    report = check_kb(kb, lambda: _router_for(kb, args.backend or settings.embedder, settings))
+    print(report.render())
+    return 0 if report.ready else 1
+
+
+def _cmd_kb_suggest(args: argparse.Namespace, settings: Settings) -> int:
+    from voicebot.kbcheck.report import gettext_for
+    from voicebot.kbcheck.suggest import suggestion_yaml
+
+    kb = load_kb(args.path)
+    router = _router_for(kb, args.backend or settings.embedder, settings)
+    if router.links is None:
+        raise CommandError("the service catalogue is not installed: nothing to suggest")
+    print(suggestion_yaml(kb, router.links, gettext_for(kb.city.default_language)), end="")
     return 0

@@ -59,7 +59,7 @@ def calibrate(
     index = scorer.index
     budget = scorer.config.calibration == "budget"
     folds = _budget_folds(index) if budget else np.arange(len(index.examples)) % FOLDS
-    knn, blended = _heldout_scores(scorer, train, folds)
+    knn, blended = heldout_scores(scorer, train, folds)
     held = np.flatnonzero(folds >= 0)
     knn, blended = knn[held], blended[held]
     examples = [index.examples[i] for i in held]
@@ -142,7 +142,7 @@ def _budget_folds(index: ExampleIndex, seed: int = 0) -> npt.NDArray[np.intp]:
     return np.asarray([fold_of.get(e.text, -1) for e in index.examples], dtype=np.intp)
 
 
-def _heldout_scores(
+def heldout_scores(
     scorer: Scorer, train: ClassifierFactory | None, folds: npt.NDArray[np.intp]
 ) -> tuple[Scores, Scores]:
     """Scores of every held-out example (fold >= 0) by a model that never saw it."""

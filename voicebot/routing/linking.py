@@ -41,7 +41,7 @@ MIN_EVIDENCE = 3
 MIN_EVIDENCE_SMALL = 2
 """... or this many for a target that says little about itself (a name, a description)."""
 SMALL_PROFILE = 15
-PROPOSAL_SHARE = 0.10
+PROPOSAL_SHARE = 0.15
 """A weaker candidate: a proposal for the city to confirm, not used for routing."""
 MIN_PHRASES = 8
 """A catalogue id with fewer phrases in the KB's languages is never linked by inference."""

@@ -22,7 +22,7 @@ import numpy as np
 from voicebot.knowledge.catalogue_loader import catalogue_available, load_catalogue
 from voicebot.knowledge.catalogue_model import Catalogue
 from voicebot.knowledge.model import KnowledgeBase
-from voicebot.routing.calibration import Calibration, calibrate
+from voicebot.routing.calibration import FOLDS, Calibration, calibrate, heldout_scores
 from voicebot.routing.catalogue_index import build_catalogue_index
 from voicebot.routing.classifier import LabelClassifier, TargetClassifier
 from voicebot.routing.decision import NONE, Candidate, RouteDecision
@@ -106,6 +106,23 @@ class Router:
             self._decide(knn[i], blended[i], langs[i], bool(prepared[i].strip()))
             for i in range(len(prepared))
         ]
+
+    def heldout_decisions(self, rows: Sequence[int]) -> list[RouteDecision]:
+        """Decisions for the index examples at ``rows``, each by a model that never saw it.
+
+        Five folds; an example is masked out together with every example of the same text.
+        What ``voicebot kb check`` reports as cross-validated accuracy.
+        """
+        texts = sorted({self.index.examples[row].text for row in rows})
+        fold_of = {text: position % FOLDS for position, text in enumerate(texts)}
+        folds = np.asarray([fold_of.get(e.text, -1) for e in self.index.examples], dtype=np.intp)
+        train = trainer(self.index, self.config) if self.config.classifier_weight > 0 else None
+        knn, blended = heldout_scores(self._scorer, train, folds)
+        decisions = []
+        for row in rows:
+            example = self.index.examples[row]
+            decisions.append(self._decide(knn[row], blended[row], example.language, True))
+        return decisions
 
     def _prepare(self, text: str, language: str) -> str:
         # Routing time grows with length (a 1 MB "utterance" took a minute): no spoken
@@ -193,24 +210,7 @@ def _load_or_fit(
             _LOGGER.warning("ignoring unreadable router cache %s: %s", path, exc)
 
     texts = [e.text for e in index.examples]
-    labels = [e.label for e in index.examples]
-    train: Callable[[np.ndarray], LabelClassifier]
-    ridge = config.classifier == "ridge" or (
-        config.classifier == "auto" and any(e.origin is Origin.CATALOGUE for e in index.examples)
-    )
-    if ridge:
-        train = _ridge_trainer(index, config)
-    else:
-
-        def train(mask: np.ndarray) -> LabelClassifier:
-            rows = np.flatnonzero(mask)
-            return TargetClassifier(
-                [texts[i] for i in rows],
-                index.vectors[rows],
-                [labels[i] for i in rows],
-                index.labels,
-            )
-
+    train = trainer(index, config)
     use_classifier = config.classifier_weight > 0
     classifier = train(np.ones(len(texts), dtype=bool)) if use_classifier else None
     scorer = Scorer(index, LexicalIndex(texts), classifier, config)
@@ -220,6 +220,25 @@ def _load_or_fit(
     if path is not None:
         _write_atomically(path, pickle.dumps((classifier, calibration), pickle.HIGHEST_PROTOCOL))
     return classifier, calibration
+
+
+def trainer(index: ExampleIndex, config: ScoringConfig) -> Callable[[np.ndarray], LabelClassifier]:
+    """``train(mask)``: the classifier fitted on the examples in ``mask``."""
+    ridge = config.classifier == "ridge" or (
+        config.classifier == "auto" and any(e.origin is Origin.CATALOGUE for e in index.examples)
+    )
+    if ridge:
+        return _ridge_trainer(index, config)
+    texts = [e.text for e in index.examples]
+    labels = [e.label for e in index.examples]
+
+    def train(mask: np.ndarray) -> LabelClassifier:
+        rows = np.flatnonzero(mask)
+        return TargetClassifier(
+            [texts[i] for i in rows], index.vectors[rows], [labels[i] for i in rows], index.labels
+        )
+
+    return train
 
 
 def _ridge_trainer(

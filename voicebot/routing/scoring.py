@@ -46,7 +46,7 @@ class ScoringConfig:
     """Where the KB declares no links, use the confident inferred ones."""
     city_weight: float = 3.0
     """Catalogue mode: weight of a city's own example against a catalogue phrase."""
-    ridge_words: int = 1500
+    ridge_words: int = 3000
     """Catalogue mode: word n-gram features of the ridge classifier."""
     ridge_regularisation: float = 1.0
     budget_rejection: float = 0.045

@@ -1,0 +1,1 @@
+"""``voicebot kb check`` and ``kb suggest``: what a city's editor runs after each change."""
