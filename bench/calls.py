@@ -146,14 +146,11 @@ def faq_questions() -> list[str]:
 
 
 async def wait_reply(call: SimulatedCall, moment: float, timeout: float) -> float | None:
-    """Arrival of the first assistant frame after ``moment``, or None (timeout, call over)."""
+    """Arrival of the first voiced assistant frame after ``moment`` (keep-alive silence is
+    not a reply), or None (timeout, call over)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        first = None
-        for frame in reversed(call.heard):
-            if frame.at <= moment:
-                break
-            first = frame.at
+        first = call.first_voiced_after(moment)
         if first is not None:
             return first
         if call.ended or not call.socket_open:
@@ -331,7 +328,8 @@ class CallLoad:
             # Assistant audio right up to the end of the question: barge-in did not stop
             # the previous answer, so the "first reply frame" would be meaningless.
             still_playing = any(
-                last_voice - 0.1 < frame.at <= last_voice for frame in call.heard[-20:]
+                frame.voiced and last_voice - 0.1 < frame.at <= last_voice
+                for frame in call.heard[-20:]
             )
             first = await wait_reply(call, last_voice, timeout=10.0)
             result.samples.append(

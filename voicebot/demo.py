@@ -225,7 +225,8 @@ async def _converse(
 async def _wait_quiet(call: SimulatedCall, quiet_s: float = 0.6, timeout: float = 60.0) -> None:
     async with asyncio.timeout(timeout):
         while not call.ended and call.socket_open:
-            if call.heard and time.monotonic() - call.heard[-1].at > quiet_s:
+            spoke = call.last_voiced_at
+            if spoke is not None and time.monotonic() - spoke > quiet_s:
                 return
             await asyncio.sleep(0.05)
 

@@ -93,7 +93,8 @@ async def wait_quiet(call: SimulatedCall, quiet_s: float = 0.5, timeout: float =
     """Wait until the assistant has said something and then stopped for ``quiet_s``."""
     async with asyncio.timeout(timeout):
         while True:
-            if call.heard and time.monotonic() - call.heard[-1].at > quiet_s:
+            spoke = call.last_voiced_at
+            if spoke is not None and time.monotonic() - spoke > quiet_s:
                 return
             if call.ended:
                 return

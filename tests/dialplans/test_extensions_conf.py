@@ -270,3 +270,14 @@ def test_the_dialplan_never_slices_a_value_by_bytes(dialplan: Dialplan) -> None:
 def test_the_screen_pop_is_the_assistants_value_as_sent(dialplan: Dialplan) -> None:
     pops = [s for s in dialplan.steps() if s.app == "Set" and s.data.startswith("CALLERID(name)=")]
     assert [s.data for s in pops] == [f"CALLERID(name)=${{{contract.VAR_SCREEN_POP}}}"]
+
+
+def test_modules_conf_requires_only_what_the_voicebot_dialplan_needs(
+    dialplan: Dialplan, modules_conf: ConfFile
+) -> None:
+    # Before: chan_pjsip and res_pjsip were required, and a real Asterisk 22 built without
+    # a SIP stack exited at start ("Failed to load module chan_pjsip.so - Required").
+    required = set(modules_conf.section("modules").get_all("require"))
+    needed = set(MODULE_OF.values()) | {"res_audiosocket.so", "chan_audiosocket.so"}
+    assert required <= needed, f"required without being used: {sorted(required - needed)}"
+    assert {"chan_pjsip.so", "res_pjsip.so"} <= set(modules_conf.section("modules").get_all("load"))

@@ -26,7 +26,7 @@ from tests.e2e.conversation import (
     wait_until_heard,
 )
 from tests.e2e.served import OPEN_HOURS, ServedAssistant, serve_assistant
-from tests.support.caller import CallerVoice, say
+from tests.support.caller import CallerVoice, say, wait_quiet
 from voicebot.calllog.models import Call, Turn
 from voicebot.dialog.prompts import PromptBook
 from voicebot.telephony import contract
@@ -262,3 +262,30 @@ async def test_every_call_is_logged_exactly_once_with_every_turn_the_dialog_took
     assert {item["call_id"]: item["turn_count"] for item in listed["data"]} == said
     log = served.process.log()
     assert " ERROR " not in log and "Traceback" not in log, log
+
+
+async def test_a_caller_leg_sending_no_frames_for_10_s_keeps_the_assistant(
+    served: ServedAssistant, voice: CallerVoice, prompts: PromptBook, renders: AssistantRenders
+) -> None:
+    # A real Asterisk 22 ends AudioSocket after 2 s without a frame in either direction
+    # (the simulator does too). Before, the assistant sent nothing while it listened: a
+    # caller leg without frames (silence suppression, hold) lost it 2 s after the
+    # greeting, went to reception, and the call was recorded abandoned (issue 12 item 1).
+    question = "quelle est l'adresse de la maison communale"
+    call = await place_call(served, "0470000120", [question, "non merci au revoir"])
+    await wait_quiet(call, quiet_s=0.5, timeout=30)  # the greeting is over; now only silence
+    with pytest.raises(TimeoutError):
+        await call.wait_socket_closed(timeout=10.0)  # ten seconds, not one frame from the caller
+    assert not call.ended_by_inactivity
+    assert call.frames_sent == 0
+    await say(call, await voice.speech(question))
+    await wait_until_heard(call, renders.pcm(prompts.faq_answer("address", "fr")), timeout=60)
+    await wait_until_heard(call, renders.pcm(prompts.anything_else("fr")), timeout=15)
+    await say(call, await voice.speech("non merci au revoir"))
+    await call.wait_ended(20)
+
+    assert call.transfers == []
+    assert call.hangup_from_assistant
+    record = await served.call_record(str(call.call_id))
+    assert record["outcome"] == "answered"
+    assert ("faq:address", "answer") in turns_of(record)

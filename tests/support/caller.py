@@ -39,8 +39,9 @@ async def wait_quiet(call: SimulatedCall, quiet_s: float = 0.5, timeout: float =
     stopped (time.monotonic()), or now if the call ended."""
     async with asyncio.timeout(timeout):
         while not call.ended and call.socket_open:
-            if call.heard and time.monotonic() - call.heard[-1].at > quiet_s:
-                return call.heard[-1].at
+            spoke = call.last_voiced_at
+            if spoke is not None and time.monotonic() - spoke > quiet_s:
+                return spoke
             await asyncio.sleep(0.02)
     return time.monotonic()
 
@@ -55,12 +56,13 @@ async def say(call: SimulatedCall, pcm: bytes, trailing_silence_s: float = 0.8) 
 
 
 async def first_reply_after(call: SimulatedCall, moment: float, timeout: float = 10.0) -> float:
-    """Arrival time of the first assistant frame after ``moment`` (time.monotonic())."""
+    """Arrival time of the first voiced assistant frame after ``moment`` (time.monotonic());
+    keep-alive silence is not a reply."""
     async with asyncio.timeout(timeout):
         while True:
-            later = [frame.at for frame in call.heard if frame.at > moment]
-            if later:
-                return later[0]
+            first = call.first_voiced_after(moment)
+            if first is not None:
+                return first
             if call.ended or not call.socket_open:
                 raise ConnectionError("the call ended before the assistant replied")
             await asyncio.sleep(0.005)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 import uuid
 
@@ -26,6 +27,9 @@ from voicebot.telephony.audiosocket_codec import (
 
 from .conftest import ConnectionCollector
 
+VOICED = b"\x10\x00" * (FRAME_BYTES // 2)
+"""One frame of a faint tone: unlike keep-alive silence, it is not all zeros."""
+
 
 class RawAsterisk:
     """A bare TCP client speaking AudioSocket like Asterisk, recording what it hears."""
@@ -35,6 +39,7 @@ class RawAsterisk:
         self.writer = writer
         self.decoder = AudioSocketDecoder()
         self.heard: list[tuple[float, bytes]] = []
+        """Every audio frame with its arrival time, keep-alive silence included."""
         self.hangup = False
         self.eof = asyncio.Event()
         self.task = asyncio.get_running_loop().create_task(self._read())
@@ -61,6 +66,11 @@ class RawAsterisk:
             pass
         finally:
             self.eof.set()
+
+    @property
+    def voiced(self) -> list[tuple[float, bytes]]:
+        """The frames that carry sound (not all-zero keep-alive silence)."""
+        return [(at, pcm) for at, pcm in self.heard if any(pcm)]
 
     async def close(self) -> None:
         self.writer.close()
@@ -243,21 +253,22 @@ async def test_paced_frames_follow_absolute_deadlines_without_drift(
     client = await RawAsterisk.connect(audiosocket_server.port, uuid.uuid4())
     conn = await collector.next()
     frames = 100  # 2 s of audio
-    conn.play(bytes(FRAME_BYTES * frames))
+    conn.play(VOICED * frames)
     async with asyncio.timeout(4):
         await conn.drain_playback()
-        while len(client.heard) < frames:
+        while len(client.voiced) < frames:
             await asyncio.sleep(0.01)
     stats = conn.playout_stats
-    assert stats.frames_sent == frames
+    assert stats.frames_sent - stats.silence_frames == frames
     assert all(len(pcm) == FRAME_BYTES for _, pcm in client.heard)
     summary = stats.summary()
     offsets = sorted(abs(value) for value in stats.lateness)
     assert offsets[len(offsets) // 2] < 0.005, summary
     assert summary.max_early <= 0.0015, summary
     # Client side: frame k arrives k * 20 ms after frame 0, give or take scheduling noise.
-    first = client.heard[0][0]
-    arrival = [at - first - k * 0.020 for k, (at, _) in enumerate(client.heard)]
+    voiced = client.voiced
+    first = voiced[0][0]
+    arrival = [at - first - k * 0.020 for k, (at, _) in enumerate(voiced)]
     tail = sorted(arrival[-11:])
     assert abs(tail[5]) < 0.010, tail  # median of the last 11 frames: no accumulated drift
     await client.close()
@@ -268,12 +279,12 @@ async def test_stop_playback_cuts_audio_within_two_frames(
 ) -> None:
     client = await RawAsterisk.connect(audiosocket_server.port, uuid.uuid4())
     conn = await collector.next()
-    conn.play(bytes(FRAME_BYTES * 100))
+    conn.play(VOICED * 100)
     await asyncio.sleep(0.2)
     stopped_at = time.monotonic()
     dropped = conn.stop_playback()
     await asyncio.sleep(0.2)
-    late = [at for at, _ in client.heard if at > stopped_at + 0.040]
+    late = [at for at, _ in client.voiced if at > stopped_at + 0.040]
     assert dropped > FRAME_BYTES * 80
     assert late == []
     assert not conn.playing
@@ -333,3 +344,25 @@ async def test_handler_crash_is_contained_to_its_call() -> None:
         await healthy.close()
     finally:
         await server.stop(timeout=1)
+
+
+async def test_a_silent_assistant_still_sends_a_frame_every_20_ms(
+    audiosocket_server: AudioSocketServer, collector: ConnectionCollector
+) -> None:
+    # Before: nothing was sent while nothing was queued, and a real Asterisk 22 ends
+    # AudioSocket after 2000 ms with no frame in either direction (issue 12 item 1).
+    client = await RawAsterisk.connect(audiosocket_server.port, uuid.uuid4())
+    conn = await collector.next()
+    async with asyncio.timeout(5):
+        while len(client.heard) < 50:  # one second of the call, and nothing played
+            await asyncio.sleep(0.02)
+    assert all(pcm == bytes(FRAME_BYTES) for _, pcm in client.heard)
+    times = [at for at, _ in client.heard]
+    # The structure, not a latency: never near the 2 s after which Asterisk gives up.
+    assert max(b - a for a, b in itertools.pairwise(times)) < 1.0
+    assert conn.playout_stats.silence_frames >= 50
+    conn.play(VOICED * 5)
+    async with asyncio.timeout(5):
+        while len(client.voiced) < 5:
+            await asyncio.sleep(0.02)
+    await client.close()

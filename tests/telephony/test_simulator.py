@@ -164,10 +164,12 @@ async def test_assistant_audio_is_recorded_with_arrival_times(
 ) -> None:
     call = await simulator.place_call()
     conn = await collector.next()
-    conn.play(b"\x01\x00" * 1600)  # 10 frames
-    audio = await call.wait_heard(3200, timeout=2)
-    assert audio == b"\x01\x00" * 1600
-    times = [frame.at for frame in call.heard]
+    conn.play(b"\x01\x00" * 1600)  # 10 frames, after and before keep-alive silence
+    await call.wait_heard(3200, timeout=2)
+    voiced = [frame for frame in call.heard if frame.voiced]
+    assert b"".join(frame.payload for frame in voiced) == b"\x01\x00" * 1600
+    assert call.voiced_bytes == 3200
+    times = [frame.at for frame in voiced]
     assert 0.16 <= times[-1] - times[0] <= 0.2
     await call.hangup()
 
@@ -374,3 +376,51 @@ async def test_ami_hangup_ends_the_call_and_its_audiosocket(
         await conn.wait_closed()
     assert conn.close_reason is CloseReason.PEER_CLOSED
     assert [e.name for e in call.events][-3:] == ["SoftHangupRequest", "Hangup", "Cdr"]
+
+
+async def test_with_no_frame_either_way_audiosocket_ends_after_the_timeout() -> None:
+    # A recorded Asterisk 22.10.1 ended AudioSocket 2.003 s after the last frame when the
+    # caller leg sent none and the app sent none; the dialplan then went to the operator.
+    silent: list[asyncio.StreamWriter] = []
+
+    async def accept_and_say_nothing(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        silent.append(w)
+
+    server = await asyncio.start_server(accept_and_say_nothing, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    sim = AsteriskSimulator(
+        audiosocket_port=port,
+        timing=SimulatorTiming(talk_time=0.05, audiosocket_inactivity=0.3),
+    )
+    await sim.start()
+    try:
+        call = await sim.place_call()
+        await call.wait_socket_closed(timeout=3)
+        assert call.ended_by_inactivity
+        await call.wait_ended(timeout=3)
+        assert _dialled(call) == [DEFAULT_OPERATOR_EXTEN]
+    finally:
+        await sim.stop()
+        for writer in silent:
+            writer.close()
+        server.close()
+
+
+async def test_the_assistants_keepalive_holds_a_silent_caller_past_the_timeout(
+    audiosocket_server: AudioSocketServer, collector: ConnectionCollector
+) -> None:
+    sim = AsteriskSimulator(
+        audiosocket_port=audiosocket_server.port,
+        timing=SimulatorTiming(audiosocket_inactivity=0.3),
+    )
+    await sim.start()
+    try:
+        call = await sim.place_call()
+        conn = await collector.next()
+        with pytest.raises(TimeoutError):  # ten times the timeout, the caller silent
+            await call.wait_socket_closed(timeout=3.0)
+        assert not call.ended_by_inactivity and not conn.closed
+        assert call.heard and not any(frame.voiced for frame in call.heard)
+        await call.hangup()
+    finally:
+        await sim.stop()

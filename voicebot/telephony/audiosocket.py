@@ -8,6 +8,9 @@ res/res_audiosocket.c, and observation of Asterisk built from master):
   length field is trusted.
 * Asterisk sends nothing while the far end is silent on some paths, so every timeout the
   call layer needs must run on a clock (``receive(timeout=...)``), never on frame counts.
+* Asterisk 22 ends AudioSocket after 2000 ms without a frame in either direction (a
+  recorded 22.10.1 did, 2.003 s after the last frame): every connection therefore sends
+  one frame every 20 ms from its start, silence when nothing is queued (``keepalive``).
 * On hangup or Redirect Asterisk does not send 0x00: it closes the TCP connection. EOF is
   therefore the normal end of a call, reported as ``CloseReason.PEER_CLOSED``.
 * Asterisk treats 0x00 from us, or our closing the socket, as a request to hang up
@@ -35,11 +38,14 @@ from voicebot.telephony.audiosocket_codec import (
     UuidMessage,
     encode_audio,
 )
-from voicebot.telephony.playout import PacedPlayer, PlayoutStats
+from voicebot.telephony.playout import SILENCE_FRAME, PacedPlayer, PlayoutStats
 
 _LOGGER = logging.getLogger(__name__)
 
 _READ_CHUNK = 65536
+_SILENCE_MESSAGE = encode_audio(SILENCE_FRAME)
+_MAX_UNSENT = 64 * 1024
+"""Outbound bytes a peer may leave unread (about 4 s of audio) before frames are dropped."""
 
 ConnectionHandler = Callable[["AudioSocketConnection"], Awaitable[None]]
 """Coroutine function run once per call with its connection; the call ends when it returns."""
@@ -76,6 +82,7 @@ class AudioSocketConnection:
         *,
         peer: str = "",
         inbound_limit: int = 3000,
+        keepalive: bool = True,
     ) -> None:
         self.call_id = call_id
         """The UUID Asterisk sent in the 0x01 message."""
@@ -89,11 +96,13 @@ class AudioSocketConnection:
         self._close_reason: CloseReason | None = None
         self._closed_event = asyncio.Event()
         self._read_task: asyncio.Task[None] | None = None
-        self._player = PacedPlayer(self._write_frame, label=str(call_id))
+        self._player = PacedPlayer(self._write_frame, label=str(call_id), keepalive=keepalive)
         self.frames_received = 0
         """Audio messages received from Asterisk."""
         self.inbound_dropped = 0
         """Inbound messages discarded because the handler fell more than the limit behind."""
+        self.outbound_dropped = 0
+        """Frames not written because the peer had not read ``_MAX_UNSENT`` bytes."""
 
     def __repr__(self) -> str:
         return f"AudioSocketConnection({self.call_id}, peer={self.peer!r}, closed={self.closed})"
@@ -125,6 +134,8 @@ class AudioSocketConnection:
         self._read_task = asyncio.get_running_loop().create_task(
             self._read_loop(), name=f"audiosocket read {self.call_id}"
         )
+        # The 20 ms clock starts with the call: silence until there is something to say.
+        self._player.start()
 
     # Inbound ---------------------------------------------------------------------------
 
@@ -187,6 +198,11 @@ class AudioSocketConnection:
             _LOGGER.warning("AudioSocket call %s: closing, %s", self.call_id, exc)
             self._mark_closed(CloseReason.PROTOCOL_ERROR)
             self._writer.close()
+        except ConnectionResetError:
+            # Asterisk closing while our last frames are still unread makes its kernel
+            # answer with a reset instead of a FIN: the same normal end of the call.
+            self._mark_closed(CloseReason.PEER_CLOSED)
+            self._writer.close()
         except OSError as exc:
             _LOGGER.info("AudioSocket call %s: connection failed: %s", self.call_id, exc)
             self._mark_closed(CloseReason.CONNECTION_ERROR)
@@ -210,9 +226,13 @@ class AudioSocketConnection:
     def _write_frame(self, frame: bytes) -> None:
         if self.closed or self._writer.is_closing():
             return
+        if self._writer.transport.get_write_buffer_size() > _MAX_UNSENT:
+            # The peer reads nothing: drop frames rather than buffer without end.
+            self.outbound_dropped += 1
+            return
         # One write per frame: Asterisk re-reads the header from offset 0 when a read
         # returns short (res_audiosocket.c), so frames must not be split by us either.
-        self._writer.write(encode_audio(frame))
+        self._writer.write(_SILENCE_MESSAGE if frame is SILENCE_FRAME else encode_audio(frame))
 
     def play(self, pcm: bytes) -> None:
         """Queue 8 kHz 16-bit mono PCM; it is sent as paced 320-byte 0x10 frames."""

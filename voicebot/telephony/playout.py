@@ -6,6 +6,10 @@ no jitter buffer in between, so the assistant itself must send one 20 ms frame e
 20 ms. Deadlines are absolute (start + k * 20 ms) so sleep overshoot never accumulates
 into drift, and only the frame being sent is committed to the socket: ``stop()`` (barge-in)
 therefore silences the caller within one frame.
+
+With ``keepalive`` the grid never stops: when nothing is queued the frame sent is
+``SILENCE_FRAME``. A real Asterisk 22 ends AudioSocket after 2000 ms without a frame in
+either direction, and a caller leg may send none at all (silence suppression, hold).
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ _LOGGER = logging.getLogger(__name__)
 
 FRAME_SECONDS = FRAME_MS / 1000
 """Duration of one frame: 20 ms."""
+SILENCE_FRAME = bytes(FRAME_BYTES)
+"""The keep-alive frame: digital silence. Sent as this very object, so that a transport
+can recognise it by identity and write bytes it encoded once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +58,8 @@ class PlayoutStats:
         self.lateness = array("d")
         """Signed offset of each frame in send order (the first ``capacity`` frames)."""
         self.frames_sent = 0
+        self.silence_frames = 0
+        """Of ``frames_sent``, keep-alive frames sent while nothing was queued."""
         self.resyncs = 0
         self._max = 0.0
         self._early = 0.0
@@ -91,6 +100,7 @@ class PacedPlayer:
         resync_after: float = 0.1,
         wake_early: float = 0.001,
         label: str = "",
+        keepalive: bool = False,
     ) -> None:
         if frame_bytes <= 0 or frame_bytes % 2:
             raise ValueError(f"frame_bytes must be a positive even number, got {frame_bytes}")
@@ -102,6 +112,9 @@ class PacedPlayer:
         # sleep tends to end ~1 ms late; waking this much early centres frames on the grid.
         self._wake_early = wake_early
         self._label = label
+        self._keepalive = keepalive
+        if keepalive and frame_bytes != len(SILENCE_FRAME):
+            raise ValueError(f"keepalive sends {len(SILENCE_FRAME)}-byte frames")
         self._pending = bytearray()
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
@@ -122,11 +135,10 @@ class PacedPlayer:
         return not self._idle.is_set()
 
     def start(self) -> None:
-        """Start the pacing task (idempotent)."""
+        """Start the pacing task (idempotent); with keepalive the frames start now."""
         if self._task is None and not self._closed:
-            self._task = asyncio.get_running_loop().create_task(
-                self._run(), name=f"playout {self._label}"
-            )
+            run = self._run_keepalive() if self._keepalive else self._run()
+            self._task = asyncio.get_running_loop().create_task(run, name=f"playout {self._label}")
 
     def play(self, pcm: bytes) -> None:
         """Queue 16-bit PCM after whatever is already queued."""
@@ -175,10 +187,7 @@ class PacedPlayer:
                     await asyncio.sleep(delay)
                 if not self._pending:
                     break
-                frame = bytes(self._pending[: self._frame_bytes])
-                del self._pending[: self._frame_bytes]
-                if len(frame) < self._frame_bytes:
-                    frame += bytes(self._frame_bytes - len(frame))
+                frame = self._take_frame()
                 now = time.monotonic()
                 self._send(frame)
                 self.stats.record(now - self._next_deadline)
@@ -195,3 +204,39 @@ class PacedPlayer:
                     self._next_deadline = now
             if not self._pending:
                 self._idle.set()
+
+    def _take_frame(self) -> bytes:
+        """The next frame of queued audio, its tail padded with silence."""
+        frame = bytes(self._pending[: self._frame_bytes])
+        del self._pending[: self._frame_bytes]
+        if len(frame) < self._frame_bytes:
+            frame += bytes(self._frame_bytes - len(frame))
+        return frame
+
+    async def _run_keepalive(self) -> None:
+        """One frame per period for as long as the player lives: queued audio, else silence."""
+        self._next_deadline = time.monotonic()
+        stats = self.stats
+        while True:
+            delay = self._next_deadline - self._wake_early - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if self._pending:
+                frame = self._take_frame()
+                if not self._pending:
+                    self._idle.set()
+            else:
+                frame = SILENCE_FRAME
+                stats.silence_frames += 1
+            now = time.monotonic()
+            self._send(frame)
+            stats.record(now - self._next_deadline)
+            self._next_deadline += self._frame_seconds
+            if now - self._next_deadline > self._resync_after:
+                _LOGGER.warning(
+                    "playout %s: %.0f ms behind schedule, re-anchoring",
+                    self._label,
+                    (now - self._next_deadline) * 1000,
+                )
+                stats.resyncs += 1
+                self._next_deadline = now

@@ -227,6 +227,7 @@ class AsteriskSimulator:
         return self._call_by_channel.get(name)
 
     def _register(self, call: SimulatedCall) -> None:
+        call.inactivity_timeout = self.timing.audiosocket_inactivity
         self.calls.append(call)
         self._call_by_channel[call.channel.name] = call
 

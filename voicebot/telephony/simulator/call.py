@@ -4,7 +4,9 @@ A ``SimulatedCall`` behaves like Asterisk's AudioSocket application towards the
 assistant (apps/app_audiosocket.c, res/res_audiosocket.c): it connects, sends the 0x01
 UUID message, streams 0x10 frames in real time (normally 320 bytes, optionally odd sizes,
 and nothing at all during silence), sends a DTMF digit as one ASCII byte (0x03), and ends
-by closing TCP -- never with a 0x00 message. From the assistant it accepts only audio and
+by closing TCP -- never with a 0x00 message, also when it gives up after
+``inactivity_timeout`` seconds without a frame in either direction (2000 ms in
+app_audiosocket.c, as a recorded Asterisk 22.10.1 did). From the assistant it accepts only audio and
 hangup: any other kind makes Asterisk log "Received AudioSocket message other than hangup
 or audio" and end AudioSocket(), which the simulator reproduces (the dialplan then goes on
 to the operator, see ``dialplan``).
@@ -62,6 +64,11 @@ class HeardFrame:
     at: float
     """time.monotonic() at arrival."""
 
+    @property
+    def voiced(self) -> bool:
+        """True unless the frame is digital silence (the assistant's keep-alive)."""
+        return any(self.payload)
+
 
 @dataclass(frozen=True, slots=True)
 class RecordedAction:
@@ -105,7 +112,16 @@ class SimulatedCall:
         self.related: list[SimChannel] = []
         """Other channels of this call (Local ;2 half, AudioSocket channel, callee)."""
         self.heard: list[HeardFrame] = []
-        """Every audio message from the assistant, in arrival order."""
+        """Every audio message from the assistant, in arrival order, keep-alive silence
+        (all-zero frames) included: ``voiced`` tells them apart."""
+        self.voiced_bytes = 0
+        """Bytes of the frames that carry sound."""
+        self.last_voiced_at: float | None = None
+        """time.monotonic() of the last frame that carried sound."""
+        self.inactivity_timeout: float | None = None
+        """Seconds without a frame either way after which AudioSocket() gives up."""
+        self.ended_by_inactivity = False
+        """True when AudioSocket ended because no frame flowed in either direction."""
         self.actions: list[RecordedAction] = []
         """AMI actions naming this call's channel, in arrival order."""
         self.events: list[EmittedEvent] = []
@@ -120,6 +136,8 @@ class SimulatedCall:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._read_task: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self._last_activity = time.monotonic()
         self._socket_closed = asyncio.Event()
         self._ended = asyncio.Event()
         self._heard_changed = asyncio.Event()
@@ -141,9 +159,31 @@ class SimulatedCall:
         self._reader, self._writer = reader, writer
         writer.write(encode(UuidMessage(self.call_id)))
         self.stage = CallStage.WITH_ASSISTANT
-        self._read_task = asyncio.get_running_loop().create_task(
+        self._last_activity = time.monotonic()
+        loop = asyncio.get_running_loop()
+        self._read_task = loop.create_task(
             self._read_loop(reader), name=f"simulated call {self.call_id}"
         )
+        if self.inactivity_timeout is not None:
+            self._watchdog = loop.create_task(
+                self._watch_inactivity(self.inactivity_timeout),
+                name=f"audiosocket timeout {self.call_id}",
+            )
+
+    async def _watch_inactivity(self, limit: float) -> None:
+        """End AudioSocket like app_audiosocket.c: no frame either way for ``limit`` s."""
+        while self.socket_open and self.stage is CallStage.WITH_ASSISTANT:
+            remaining = self._last_activity + limit - time.monotonic()
+            if remaining <= 0:
+                _LOGGER.info(
+                    "simulated call %s: no frame either way for %.0f ms, ending AudioSocket",
+                    self.call_id,
+                    limit * 1000,
+                )
+                self.ended_by_inactivity = True
+                self.close_socket()
+                return
+            await asyncio.sleep(remaining)
 
     @property
     def socket_open(self) -> bool:
@@ -181,9 +221,14 @@ class SimulatedCall:
             self.protocol_errors.append(str(exc))
             return False
         for message in messages:
+            self._last_activity = now
             if isinstance(message, AudioMessage) and message.sample_rate == SAMPLE_RATE:
-                self.heard.append(HeardFrame(message.kind, message.pcm, now))
-                self._heard_changed.set()
+                frame = HeardFrame(message.kind, message.pcm, now)
+                self.heard.append(frame)
+                if frame.voiced:
+                    self.voiced_bytes += len(message.pcm)
+                    self.last_voiced_at = now
+                    self._heard_changed.set()
             elif isinstance(message, HangupMessage):
                 self.hangup_from_assistant = True
                 return False
@@ -200,6 +245,7 @@ class SimulatedCall:
         if not self.socket_open or self._writer is None or self._writer.is_closing():
             return False
         self._writer.write(data)
+        self._last_activity = time.monotonic()
         return True
 
     async def send_audio(
@@ -275,12 +321,23 @@ class SimulatedCall:
         return b"".join(frame.payload for frame in self.heard)
 
     async def wait_heard(self, min_bytes: int, timeout: float) -> bytes:
-        """Wait until at least ``min_bytes`` of audio arrived; return all of it."""
+        """Wait until at least ``min_bytes`` of voiced audio arrived (keep-alive silence
+        does not count); return all that was received."""
         async with asyncio.timeout(timeout):
-            while sum(len(frame.payload) for frame in self.heard) < min_bytes:
+            while self.voiced_bytes < min_bytes:
                 self._heard_changed.clear()
                 await self._heard_changed.wait()
         return self.received_audio()
+
+    def first_voiced_after(self, moment: float) -> float | None:
+        """Arrival of the first voiced frame after ``moment`` (time.monotonic()), if any."""
+        first = None
+        for frame in reversed(self.heard):
+            if frame.at <= moment:
+                break
+            if frame.voiced:
+                first = frame.at
+        return first
 
     async def wait_socket_closed(self, timeout: float) -> None:
         """Wait until the AudioSocket TCP connection is closed (by either side)."""
@@ -310,7 +367,7 @@ class SimulatedCall:
         """Close the socket and stop background tasks (simulator teardown)."""
         self.stage = CallStage.ENDED
         self.close_socket()
-        for task in (self._read_task, self.department_task):
+        for task in (self._read_task, self._watchdog, self.department_task):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -118,6 +118,9 @@ class SimulatorTiming:
     """An answered department call lasts this long."""
     fallback_wait: float = 5.0
     """After a failed Dial the channel waits this long for another Redirect."""
+    audiosocket_inactivity: float | None = 2.0
+    """AudioSocket() ends after this long without a frame in either direction (2000 ms
+    in app_audiosocket.c since Asterisk 22.4); None: never, as in older releases."""
 
 
 class SimulatedDialplan:
