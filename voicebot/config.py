@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from voicebot import safe_yaml
 from voicebot.knowledge.loader import sample_kb_path
 
 DEFAULT_PSEUDONYM_KEY = "voicebot-development-key-change-me"
@@ -183,8 +184,11 @@ def load_settings(
 
 def _read_file(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
+        data = safe_yaml.safe_load(safe_yaml.read_text(path))
+    except safe_yaml.YamlRefusedError as exc:
+        where = f"{path}:{exc.line}" if exc.line else str(path)
+        raise SettingsError(f"{where}: {exc.problem}") from None
+    except (OSError, UnicodeDecodeError) as exc:
         raise SettingsError(f"{path}: cannot read settings file: {exc}") from None
     except yaml.YAMLError as exc:
         raise SettingsError(f"{path}: invalid YAML: {exc}") from None

@@ -37,7 +37,7 @@ from voicebot.api.kb_document import (
 )
 from voicebot.api.kb_history import KbHistory, KbVersionInfo
 from voicebot.knowledge import editing
-from voicebot.knowledge.loader import KnowledgeBaseError, parse_kb
+from voicebot.knowledge.loader import parse_kb, read_kb_text
 from voicebot.knowledge.model import KnowledgeBase
 from voicebot.knowledge.workspace import is_packaged
 
@@ -353,12 +353,7 @@ class KnowledgeBaseStore:
         return (stat.st_mtime_ns, stat.st_size)
 
     def _read_text(self) -> str:
-        try:
-            return self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise KnowledgeBaseError(str(self.path), None, "", "file not found") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise KnowledgeBaseError(str(self.path), None, "", f"cannot read file: {exc}") from None
+        return read_kb_text(self.path)
 
     def _write(self, text: str) -> None:
         directory = self.path.parent

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import jsonschema
 import yaml
 
+from voicebot import safe_yaml
 from voicebot.knowledge.catalogue_model import Catalogue
 from voicebot.knowledge.model import (
     WEEKDAYS,
@@ -33,6 +34,7 @@ from voicebot.knowledge.model import (
     TimeRange,
 )
 from voicebot.knowledge.schema_patterns import AnchoredValidator
+from voicebot.safe_yaml import GuardedLoader, YamlRefusedError
 
 JsonPath = tuple[str | int, ...]
 
@@ -49,8 +51,8 @@ class KnowledgeBaseError(ValueError):
         super().__init__(f"{where}: {field or '(top level)'}: {problem}")
 
 
-class _KbYamlLoader(yaml.SafeLoader):
-    """SafeLoader that keeps dates and times as strings (the schema validates their format)."""
+class _KbYamlLoader(GuardedLoader):
+    """Guarded SafeLoader that keeps dates and times as strings (the schema checks them)."""
 
 
 _KbYamlLoader.yaml_implicit_resolvers = {
@@ -69,14 +71,20 @@ def kb_schema() -> dict[str, Any]:
 
 def load_kb(path: str | Path, catalogue: Catalogue | None = None) -> KnowledgeBase:
     """Read, validate and build the knowledge base stored at ``path``."""
+    return parse_kb(read_kb_text(path), str(path), catalogue)
+
+
+def read_kb_text(path: str | Path) -> str:
+    """A KB file's text, refused unread beyond the YAML size limit (``voicebot.safe_yaml``)."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return safe_yaml.read_text(Path(path))
+    except YamlRefusedError as exc:
+        raise KnowledgeBaseError(source, exc.line, "", exc.problem) from None
     except FileNotFoundError:
         raise KnowledgeBaseError(source, None, "", "file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise KnowledgeBaseError(source, None, "", f"cannot read file: {exc}") from None
-    return parse_kb(text, source, catalogue)
 
 
 def parse_kb(
@@ -137,6 +145,10 @@ def line_of(lines: Mapping[JsonPath, int], path: Sequence[str | int]) -> int | N
 
 
 def _parse_yaml(text: str, source: str) -> tuple[Any, dict[JsonPath, int]]:
+    try:
+        safe_yaml.check_size(text)
+    except YamlRefusedError as exc:
+        raise KnowledgeBaseError(source, exc.line, "", exc.problem) from None
     loader = _KbYamlLoader(text)
     try:
         node = loader.get_single_node()
@@ -144,6 +156,8 @@ def _parse_yaml(text: str, source: str) -> tuple[Any, dict[JsonPath, int]]:
             raise KnowledgeBaseError(source, 1, "", "the file is empty")
         lines: dict[JsonPath, int] = {}
         return _construct(loader, node, (), lines, source), lines
+    except YamlRefusedError as exc:
+        raise KnowledgeBaseError(source, exc.line, "", exc.problem) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
