@@ -156,3 +156,14 @@ def test_nearest_neighbours_alone_are_worse_than_the_blend(
     knn_only = dataclasses.replace(ScoringConfig(), classifier_weight=0.0)
     alone = evaluate(Router.build(kb, use_embedder, router_cache, knn_only), cases)
     assert blend.accuracy > alone.accuracy
+
+
+def test_an_n_best_list_is_weighed_by_its_weights(sample_router: Router) -> None:
+    roads = "il y a un nid de poule énorme dans ma rue"
+    waste = "mes sacs poubelles n ont pas été ramassés ce matin"
+    assert sample_router.route_alternatives([(roads, 1.0)], "fr").label == "roads"
+    assert sample_router.route_alternatives([(roads, 0.9), (waste, 0.1)], "fr").label == "roads"
+    assert sample_router.route_alternatives([(roads, 0.1), (waste, 0.9)], "fr").label == "waste"
+    single = sample_router.route_alternatives([(roads, 0.5)], "fr")
+    assert single.score == pytest.approx(sample_router.route(roads, "fr").score, abs=1e-4)
+    assert sample_router.route_alternatives([], "fr").label == NONE

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -336,3 +337,35 @@ async def test_a_cancelled_accept_finishes_before_the_next_chunk_enters_vosk(
     assert first.cancelled()
     assert entered == [len(big), len(small)]
     assert overlaps == 0
+
+
+def test_alternatives_come_best_first_with_posterior_weights(
+    ko_model: LoadedModel, korean_call_audio: bytes
+) -> None:
+    recognizer = StreamingRecognizer(ko_model, max_alternatives=3)
+    finals = [
+        r
+        for r in map(recognizer.accept, odd_frames(korean_call_audio))
+        if isinstance(r, FinalTranscript)
+    ]
+    finals.append(recognizer.finish())
+    final = next(f for f in finals if f.text)
+    assert 1 <= len(final.alternatives) <= 3
+    assert final.alternatives[0].text == final.text
+    assert sum(a.weight for a in final.alternatives) == pytest.approx(1.0)
+    weights = [a.weight for a in final.alternatives]
+    assert weights == sorted(weights, reverse=True)
+    assert final.confidence == pytest.approx(weights[0])
+
+
+def test_an_n_best_result_is_parsed_as_vosk_writes_it() -> None:
+    raw = (
+        '{"alternatives": [{"confidence": 140.5, "result": [{"end": 0.5, "start": 0.1, '
+        '"word": "bonjour"}], "text": "bonjour"}, {"confidence": 139.5, "result": [], '
+        '"text": "bon jour [unk]"}]}'
+    )
+    final = parse_final_result(raw, audio_ms=600.0, decode_ms=5.0)
+    assert final.text == "bonjour"
+    assert [a.text for a in final.alternatives] == ["bonjour", "bon jour"]
+    assert final.alternatives[0].weight == pytest.approx(1 / (1 + math.exp(-1.0)))
+    assert final.words[0].confidence == pytest.approx(final.alternatives[0].weight)

@@ -107,6 +107,29 @@ class Router:
             for i in range(len(prepared))
         ]
 
+    def route_alternatives(
+        self, hypotheses: Sequence[tuple[str, float]], language: str | None = None
+    ) -> RouteDecision:
+        """Decide from a recogniser's n-best list: ``(text, weight)`` pairs, best first.
+
+        Every hypothesis is scored (one embedding batch) and the scores are averaged with
+        the weights, so a target that several readings agree on wins over one that only a
+        misheard word suggests.
+        """
+        if not hypotheses:
+            return self.route("", language)
+        lang = language or self.kb.city.default_language
+        texts = [self._prepare(text, lang) for text, _ in hypotheses]
+        weights = np.asarray([max(weight, 0.0) for _, weight in hypotheses], dtype=np.float32)
+        weights = (
+            weights / weights.sum()
+            if weights.sum() > 0
+            else np.full_like(weights, 1 / len(weights))
+        )
+        knn, blended = self._scorer.score(texts, self.embedder.embed(texts))
+        has_words = any(text.strip() for text in texts)
+        return self._decide(weights @ knn, weights @ blended, lang, has_words)
+
     def heldout_decisions(self, rows: Sequence[int]) -> list[RouteDecision]:
         """Decisions for the index examples at ``rows``, each by a model that never saw it.
 

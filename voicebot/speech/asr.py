@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import re
 import threading
 import time
@@ -51,6 +52,16 @@ class RecognizedWord:
 
 
 @dataclass(frozen=True, slots=True)
+class Alternative:
+    """One hypothesis of Vosk's n-best list (``SetMaxAlternatives``)."""
+
+    text: str
+    """Recognised words (without ``[unk]``)."""
+    weight: float
+    """Posterior share of this hypothesis among the list, 0..1 (they sum to 1)."""
+
+
+@dataclass(frozen=True, slots=True)
 class PartialTranscript:
     """Hypothesis so far for the utterance in progress (may still change)."""
 
@@ -72,6 +83,9 @@ class FinalTranscript:
     """Duration of the caller audio that went into this utterance."""
     decode_ms: float
     """Wall time spent decoding that audio."""
+    alternatives: tuple[Alternative, ...] = ()
+    """The n-best hypotheses, best first, when the recognizer asked for them (the first one
+    is ``text``); routing weighs them all, so one misheard word need not misroute a call."""
 
     @property
     def has_unknown(self) -> bool:
@@ -195,6 +209,7 @@ class StreamingRecognizer:
         model: LoadedModel,
         input_rate: int = SAMPLE_RATE,
         grammar: Sequence[str] | None = None,
+        max_alternatives: int = 0,
     ) -> None:
         self.model = model
         self.input_rate = input_rate
@@ -206,6 +221,10 @@ class StreamingRecognizer:
                 model.model, model.sample_rate, grammar_json(self.grammar)
             )
         self._recognizer.SetWords(True)
+        if max_alternatives > 1:
+            # With alternatives Vosk gives each hypothesis a lattice score instead of word
+            # confidences: the transcript's confidence is then the best one's share.
+            self._recognizer.SetMaxAlternatives(max_alternatives)
         self._resampler = StreamingResampler(input_rate, model.sample_rate)
         self._audio_bytes = 0
         self._decode_s = 0.0
@@ -252,12 +271,17 @@ def parse_final_result(raw: str, audio_ms: float, decode_ms: float) -> FinalTran
     """Turn a Vosk ``Result()``/``FinalResult()`` JSON string into a ``FinalTranscript``."""
     try:
         result = json.loads(raw)
+        alternatives: tuple[Alternative, ...] = ()
+        if isinstance(result, dict) and "alternatives" in result:
+            hypotheses = list(result["alternatives"])
+            alternatives = _weighted(hypotheses)
+            result = hypotheses[0] if hypotheses else {}
         words = tuple(
             RecognizedWord(
                 word=str(w["word"]),
                 start=float(w["start"]),
                 end=float(w["end"]),
-                confidence=float(w.get("conf", 1.0)),
+                confidence=float(w.get("conf", alternatives[0].weight if alternatives else 1.0)),
             )
             for w in result.get("result", [])
         )
@@ -269,8 +293,27 @@ def parse_final_result(raw: str, audio_ms: float, decode_ms: float) -> FinalTran
         text = " ".join(t for t in str(result.get("text", "")).split() if t != UNKNOWN_WORD)
     confidence = sum(w.confidence for w in words) / len(words) if words else 0.0
     return FinalTranscript(
-        text=text, confidence=confidence, words=words, audio_ms=audio_ms, decode_ms=decode_ms
+        text=text,
+        confidence=confidence,
+        words=words,
+        audio_ms=audio_ms,
+        decode_ms=decode_ms,
+        alternatives=alternatives,
     )
+
+
+def _weighted(hypotheses: Sequence[Any]) -> tuple[Alternative, ...]:
+    """Vosk's n-best with lattice scores (higher is better) turned into posterior shares."""
+    if not hypotheses:
+        return ()
+    scores = [float(h["confidence"]) for h in hypotheses]
+    top = max(scores)
+    exps = [math.exp(score - top) for score in scores]
+    total = sum(exps)
+    texts = [
+        " ".join(t for t in str(h.get("text", "")).split() if t != UNKNOWN_WORD) for h in hypotheses
+    ]
+    return tuple(Alternative(text, e / total) for text, e in zip(texts, exps, strict=True))
 
 
 class AsyncRecognizer:
