@@ -28,6 +28,7 @@ import psycopg
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.engine import URL
 
+from voicebot.calllog.callbacks import callback_key
 from voicebot.calllog.db import create_calllog_engine, migrate
 from voicebot.calllog.pseudonymize import Pseudonymizer
 from voicebot.calllog.records import (
@@ -193,16 +194,19 @@ def _call(rng: random.Random, number: int, start: datetime, mean_turns: float) -
         elif roll < 0.65:
             intent, transcript = rng.choice(["yes", "no"]), rng.choice(["oui", "non", "ja", "nee"])
         elif roll < 0.72:
-            intent, transcript, dtmf = "dtmf", "", str(rng.randrange(10))
+            dtmf = str(rng.randrange(10))
+            intent, transcript = f"dtmf:{dtmf}", ""
         elif roll < 0.8:
-            intent, transcript = "repeat", "vous pouvez répéter"
+            intent, transcript = "goodbye", rng.choice(["merci au revoir", "dag", "bye"])
         else:
             intent = rng.choice(list(FAQS))
             transcript = _utterance(rng, language, FAQS[intent])
         confidence = None if dtmf else round(rng.betavariate(8, 2), 3)
-        action = {"none": "rephrase", "yes": "confirm", "no": "clarify", "repeat": "repeat"}.get(
-            intent, "answer" if intent.startswith("faq:") else "transfer"
+        # The dialog's own vocabulary (voicebot.dialog.actions): what it did in the turn.
+        action = {"none": "rephrase", "yes": "prompt", "no": "goodbye", "goodbye": "goodbye"}.get(
+            intent, "menu" if dtmf else "answer" if intent.startswith("faq:") else "transfer"
         )
+        runner_up = None if dtmf else rng.choice(list(FAQS) + list(DEPARTMENTS))
         stages = {
             "endpointing": rng.uniform(250, 700),
             "asr": rng.uniform(40, 300),
@@ -226,6 +230,7 @@ def _call(rng: random.Random, number: int, start: datetime, mean_turns: float) -
                 reply_text=f"réponse {intent}",
                 dtmf=dtmf,
                 timings_ms={k: round(v, 1) for k, v in stages.items()},
+                runner_up=runner_up,
             )
         )
         moment += timedelta(seconds=rng.uniform(6, 25))
@@ -322,7 +327,10 @@ def load(engine: Engine, records: Iterator[CallRecord]) -> tuple[int, int]:
                     turn_pk += 1
                     chunk["turns"].append({"id": turn_pk, **turn_row(turn, call_pk)})
                 chunk["transfers"].extend(transfer_row(t, call_pk) for t in record.transfers)
-                chunk["callbacks"].extend(callback_row(c, call_pk) for c in record.callbacks)
+                chunk["callbacks"].extend(
+                    callback_row(c, call_pk, callback_key(record.call_id, index))
+                    for index, c in enumerate(record.callbacks)
+                )
             with driver.cursor() as cursor:
                 for table, rows in chunk.items():
                     _copy(cursor, table, rows)

@@ -50,6 +50,7 @@ def steps(quick: bool) -> list[Step]:
             ("tts_latency", [*py, "bench.tts_latency", "--repeat", "1"], 120),
             ("calllog_writer", [*py, "bench.calllog_writer", "--calls", "200"], 120),
             ("stats_api", [*py, "bench.stats_api", "--seconds", "5", "--clients", "8"], 120),
+            ("staff_pages", [*py, "bench.staff_pages", "--runs", "5"], 240),
             (
                 "calls",
                 [
@@ -85,6 +86,7 @@ def steps(quick: bool) -> list[Step]:
         ("asr_rtf", [*py, "bench.asr_rtf", "--seconds", "5", "--max-streams", "4"], 180),
         ("calllog_writer", [*py, "bench.calllog_writer", "--calls", "1000"], 180),
         ("stats_api", [*py, "bench.stats_api", "--seconds", "15", "--clients", "8"], 180),
+        ("staff_pages", [*py, "bench.staff_pages", "--runs", "20"], 300),
         (
             "calls",
             [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from tests.calllog.conftest import Database
 from tests.calllog.factories import T0, Turn, make_call
@@ -100,3 +100,18 @@ def test_deleted_calls_leave_the_index(database: Database) -> None:
     with database.engine.begin() as connection:
         connection.execute(Call.__table__.delete().where(Call.call_id == "rats"))
     assert _found(database, "parc") == set()
+
+
+def test_a_slow_count_is_given_up_on_postgres(database: Database) -> None:
+    if database.kind != "postgresql":
+        pytest.skip("statement_timeout is PostgreSQL's")
+    _calls(database)
+    repository = database.repository()
+    page = repository.list_calls(CallFilter(text="parc"), count_within_ms=5000)
+    assert page.total == 1
+    # What the page does when the count takes longer than allowed: a count that sleeps.
+    with database.engine.connect() as connection:
+        assert repository._count(connection, select(func.pg_sleep(0.5)), 50) is None
+        # The connection is still usable afterwards (the timeout was for that statement).
+    with database.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(Call)).scalar_one() == 4

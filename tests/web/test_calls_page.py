@@ -7,6 +7,7 @@ import re
 import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +16,8 @@ from tests.api.conftest import Api
 from tests.calllog.factories import Turn, make_call
 from tests.web.test_pages import sign_in
 from voicebot.calllog.records import CallOutcome, TransferStatus
+from voicebot.calllog.repository import CallLogRepository
+from voicebot.calllog.views import CallPage
 from voicebot.web import calls_query
 from voicebot.web.routes import calls as calls_route
 
@@ -153,3 +156,23 @@ def test_unknown_calls_and_operators_get_clear_pages(api: Api, manager: TestClie
     with api.fresh_client() as operator:
         sign_in(operator, "operator")
         assert operator.get("/calls").status_code == 403
+
+
+def test_a_total_given_up_still_offers_the_next_page(
+    manager: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(calls_query, "PAGE_SIZE", 3)
+    monkeypatch.setattr(calls_route, "PAGE_SIZE", 3)
+    real = CallLogRepository.list_calls
+
+    def slow_count(self: CallLogRepository, *args: Any, **kwargs: Any) -> CallPage:
+        assert kwargs["count_within_ms"] == calls_route.COUNT_WITHIN_MS
+        return dataclasses.replace(real(self, *args, **kwargs), total=None)
+
+    monkeypatch.setattr(CallLogRepository, "list_calls", slow_count)
+    first = manager.get(f"/calls?{PERIOD}").text
+    assert 'data-total=""' in first and "trop pour les compter rapidement" in first
+    assert 'rel="next"' in first
+    # The last page is not full: its end is known, so is the total.
+    last = manager.get(f"/calls?{PERIOD}&page=3").text
+    assert 'data-total="7"' in last and 'rel="next"' not in last

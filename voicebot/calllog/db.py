@@ -12,7 +12,7 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
-from voicebot.calllog.models import SEARCH_TRGM_INDEX, SQLITE_SEARCH_TABLE
+from voicebot.calllog.models import DURATION_INDEX, SEARCH_TRGM_INDEX, SQLITE_SEARCH_TABLE
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -85,9 +85,10 @@ def create_calllog_engine(url: str | URL, *, connect_timeout_s: float = 5.0) -> 
 def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
-    """Alembic filter: leave out the search index (trigram GIN on PostgreSQL, FTS5 table and
-    its shadow tables on SQLite), which models cannot declare."""
-    if type_ == "index" and name == SEARCH_TRGM_INDEX:
+    """Alembic filter: leave out what models cannot declare: the search index (trigram GIN
+    on PostgreSQL, FTS5 table and its shadow tables on SQLite) and the PostgreSQL-only
+    duration index."""
+    if type_ == "index" and name in (SEARCH_TRGM_INDEX, DURATION_INDEX):
         return False
     return not (type_ == "table" and name is not None and name.startswith(SQLITE_SEARCH_TABLE))
 

@@ -52,6 +52,9 @@ NOT_UNDERSTOOD_PREDICATE = f"intent = 'none' OR asr_confidence < {NOT_UNDERSTOOD
 
 LOW_MARGIN_PREDICATE = "margin < 0.1"
 
+DURATION_INDEX = "ix_calls_duration_desc"
+"""PostgreSQL index ``(duration_s DESC NULLS LAST, id DESC)`` for the calls page's "longest
+first" (SQLite cannot put NULLS LAST in an index; its call logs are small)."""
 SEARCH_TRGM_INDEX = "ix_calls_search_trgm"
 """PostgreSQL trigram index on ``calls.search_text``, added when ``pg_trgm`` is available."""
 SQLITE_SEARCH_TABLE = "calls_search"
@@ -219,13 +222,14 @@ class Turn(Base):
     __table_args__ = (
         UniqueConstraint("call_pk", "turn_index"),
         Index("ix_turns_started_at", "started_at"),
-        Index("ix_turns_intent_started_at", "intent", "started_at"),
+        # The calls list's "with a turn of this intent" filter: an index-only semi-join.
+        Index("ix_turns_intent_call_pk", "intent", "call_pk"),
         # Covers the "not understood" statistics for any confidence threshold up to
         # NOT_UNDERSTOOD_MAX_CONFIDENCE without touching the (large) turns heap.
         Index(
             "ix_turns_not_understood",
             "started_at",
-            postgresql_include=["transcript", "intent", "asr_confidence"],
+            postgresql_include=["transcript", "intent", "asr_confidence", "language", "call_pk"],
             postgresql_where=text(NOT_UNDERSTOOD_PREDICATE),
             sqlite_where=text(NOT_UNDERSTOOD_PREDICATE),
         ),
@@ -318,6 +322,11 @@ class CallHourly(Base):
     duration_sum_s: Mapped[float] = mapped_column(Float)
     duration_n: Mapped[int] = mapped_column(BigInteger)
     turns: Mapped[int] = mapped_column(BigInteger)
+    asr_confidence_sum: Mapped[float] = mapped_column(Float)
+    """Over the calls' turns that had speech: the headline figures read them from here."""
+    asr_confidence_n: Mapped[int] = mapped_column(BigInteger)
+    latency_sum_ms: Mapped[float] = mapped_column(Float)
+    latency_n: Mapped[int] = mapped_column(BigInteger)
 
 
 class TurnHourly(Base):
@@ -330,10 +339,6 @@ class TurnHourly(Base):
     department: Mapped[str] = mapped_column(String(64), primary_key=True)
     intent: Mapped[str] = mapped_column(String(128), primary_key=True)
     turns: Mapped[int] = mapped_column(BigInteger)
-    asr_confidence_sum: Mapped[float] = mapped_column(Float)
-    asr_confidence_n: Mapped[int] = mapped_column(BigInteger)
-    latency_sum_ms: Mapped[float] = mapped_column(Float)
-    latency_n: Mapped[int] = mapped_column(BigInteger)
 
 
 class TransferHourly(Base):

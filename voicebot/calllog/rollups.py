@@ -58,20 +58,48 @@ def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
+def _of_turns(measure: Any) -> Any:
+    """``measure`` over the turns of the call in the enclosing query."""
+    return select(measure).where(Turn.call_pk == Call.id).scalar_subquery()
+
+
 def _call_select(where: ColumnElement[bool]) -> AnySelect:
-    department = func.coalesce(Call.department, NO_DEPARTMENT)
-    keys = (Call.hour_bucket, Call.language, Call.outcome, department)
+    # The turns' speech and latency sums ride along per call, so the headline figures come
+    # from this one small table instead of the per-intent turn rollup.
+    per_call = (
+        select(
+            Call.hour_bucket,
+            Call.language,
+            Call.outcome,
+            func.coalesce(Call.department, NO_DEPARTMENT).label("department"),
+            Call.contained,
+            Call.callback_count,
+            Call.duration_s,
+            Call.turn_count,
+            _of_turns(func.sum(Turn.asr_confidence)).label("conf_sum"),
+            _of_turns(func.count(Turn.asr_confidence)).label("conf_n"),
+            _of_turns(func.sum(Turn.latency_ms)).label("lat_sum"),
+            _of_turns(func.count(Turn.latency_ms)).label("lat_n"),
+        )
+        .where(where)
+        .subquery()
+    )
+    c = per_call.c
+    keys = (c.hour_bucket, c.language, c.outcome, c.department)
     return (
         select(
             *keys,
             func.count(),
-            _count_if(Call.contained.is_(True)),
-            _count_if(Call.callback_count > 0),
-            func.coalesce(func.sum(Call.duration_s), 0.0),
-            func.count(Call.duration_s),
-            func.coalesce(func.sum(Call.turn_count), 0),
+            _count_if(c.contained.is_(True)),
+            _count_if(c.callback_count > 0),
+            func.coalesce(func.sum(c.duration_s), 0.0),
+            func.count(c.duration_s),
+            func.coalesce(func.sum(c.turn_count), 0),
+            func.coalesce(func.sum(c.conf_sum), 0.0),
+            func.coalesce(func.sum(c.conf_n), 0),
+            func.coalesce(func.sum(c.lat_sum), 0.0),
+            func.coalesce(func.sum(c.lat_n), 0),
         )
-        .where(where)
         .group_by(*keys)
         .order_by(*keys)
     )
@@ -90,14 +118,7 @@ def _turn_select(where: ColumnElement[bool]) -> AnySelect:
     department = func.coalesce(Call.department, NO_DEPARTMENT)
     keys = (Call.hour_bucket, Call.language, department, Turn.intent)
     return (
-        select(
-            *keys,
-            func.count(),
-            func.coalesce(func.sum(Turn.asr_confidence), 0.0),
-            func.count(Turn.asr_confidence),
-            func.coalesce(func.sum(Turn.latency_ms), 0.0),
-            func.count(Turn.latency_ms),
-        )
+        select(*keys, func.count())
         .select_from(TURNS.join(CALLS, Turn.call_pk == Call.id))
         .where(where)
         .group_by(*keys)

@@ -380,37 +380,25 @@ class CallLogStats:
                 CallHourly.duration_sum_s,
                 CallHourly.duration_n,
                 CallHourly.turns,
+                CallHourly.asr_confidence_sum,
+                CallHourly.asr_confidence_n,
+                CallHourly.latency_sum_ms,
+                CallHourly.latency_n,
             ],
             start,
             end,
             bucket,
             scope.where(CallHourly),
         )
-        turn_rows = self._grouped(
-            TurnHourly.hour_bucket,
-            [],
-            [
-                TurnHourly.asr_confidence_sum,
-                TurnHourly.asr_confidence_n,
-                TurnHourly.latency_sum_ms,
-                TurnHourly.latency_n,
-            ],
-            start,
-            end,
-            bucket,
-            scope.where(TurnHourly),
-        )
         call_sums = {row[0]: [float(v or 0) for v in row[1:]] for row in call_rows}
-        turn_sums = {row[0]: [float(v or 0) for v in row[1:]] for row in turn_rows}
         keys: list[datetime | None] = [None]
         if bucket is not None:
             keys = sorted(key for key, sums in call_sums.items() if key is not None and sums[0])
         result = []
         for key in keys:
-            calls_n, contained, human, abandoned, callbacks, dur_sum, dur_n, turns = call_sums.get(
-                key, [0.0] * 8
-            )
-            conf_sum, conf_n, lat_sum, lat_n = turn_sums.get(key, [0.0] * 4)
+            sums = call_sums.get(key, [0.0] * 12)
+            calls_n, contained, human, abandoned, callbacks, dur_sum, dur_n, turns = sums[:8]
+            conf_sum, conf_n, lat_sum, lat_n = sums[8:]
             result.append(
                 CallStats(
                     bucket=key,
@@ -507,7 +495,8 @@ class CallLogStats:
         most frequent distinct transcripts in ``start <= started_at < end`` are embedded with
         ``embed`` and grouped greedily at cosine ``threshold``
         (see :func:`voicebot.calllog.clustering.group_similar`); the ``limit`` largest groups
-        are returned. ``scope`` narrows to the turns of calls in a language or department.
+        are returned. ``scope`` narrows to questions in a language (the turn's) and to the
+        calls for a department.
         """
         for name, value in (("start", start), ("end", end)):
             if value.tzinfo is None or value.utcoffset() is None:
@@ -532,8 +521,13 @@ class CallLogStats:
             .order_by(count.desc(), Turn.transcript)
             .limit(max_texts)
         )
-        if scope != ALL:
-            query = query.join(Call, Turn.call_pk == Call.id).where(*scope.where(Call))
+        # The question's own language (the turn's): no join with the calls for it.
+        if scope.language is not None:
+            query = query.where(Turn.language == scope.language)
+        if scope.department is not None:
+            query = query.join(Call, Turn.call_pk == Call.id).where(
+                Call.department == scope.department
+            )
         with self.engine.connect() as connection:
             rows = connection.execute(query).all()
         texts = [str(row[0]) for row in rows]

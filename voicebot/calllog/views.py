@@ -38,7 +38,8 @@ class CallPage:
     """A page of calls and the total number matching the filter."""
 
     items: tuple[CallSummary, ...]
-    total: int
+    total: int | None
+    """None when counting was given up (see ``CallLogRepository.list_calls``)."""
     limit: int
     offset: int
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -16,6 +17,9 @@ from voicebot.web.rendering import error_page, page_locale, render, services_of
 
 router = APIRouter(include_in_schema=False)
 TIMING_ORDER = ("endpointing", "asr", "routing", "dialog", "tts", "total")
+COUNT_WITHIN_MS = 150
+"""How long the page may spend counting all the matches (PostgreSQL); past that it says
+there are more, without the number."""
 
 
 def _filter_options(labels: Labels) -> dict[str, Any]:
@@ -54,10 +58,20 @@ def calls(request: Request) -> Response:
     except CallsQueryError as error:
         return error_page(request, 422, error.translated(loc.gettext), auth, loc=loc)
     page = services.repository.list_calls(
-        filters, sort=query.sort, limit=PAGE_SIZE, offset=query.offset
+        filters,
+        sort=query.sort,
+        limit=PAGE_SIZE,
+        offset=query.offset,
+        count_within_ms=COUNT_WITHIN_MS,
     )
     labels = Labels(services.kb_store.current(), loc)
-    last_page = max(1, -(-page.total // PAGE_SIZE))
+    if page.total is None and len(page.items) < PAGE_SIZE:
+        # Not a full page: these are the last ones, whatever the count would have said.
+        page = dataclasses.replace(page, total=query.offset + len(page.items))
+    if page.total is None:
+        has_next = len(page.items) == PAGE_SIZE
+    else:
+        has_next = query.offset + len(page.items) < page.total
     context = {
         "key": auth,
         "query": query,
@@ -65,7 +79,7 @@ def calls(request: Request) -> Response:
         "first_row": query.offset + 1 if page.items else 0,
         "last_row": query.offset + len(page.items),
         "previous_url": query.url(page=query.page - 1) if query.page > 1 else None,
-        "next_url": query.url(page=query.page + 1) if query.page < last_page else None,
+        "next_url": query.url(page=query.page + 1) if has_next else None,
         "list_url": query.url(),
         "city_languages": services.kb_store.current().city.languages,
         **_filter_options(labels),
