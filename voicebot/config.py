@@ -94,6 +94,11 @@ class Settings:
         return self.data_dir / "cache"
 
     @property
+    def spool_dir(self) -> Path:
+        """Where the call log writer spools records while the database is away (``0700``)."""
+        return self.data_dir / "spool"
+
+    @property
     def resolved_database_url(self) -> str:
         """The call log URL, defaulting to an SQLite file in data_dir."""
         return self.database_url or f"sqlite:///{self.data_dir / 'voicebot.db'}"

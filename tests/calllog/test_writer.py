@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,12 +18,13 @@ import psycopg
 import pytest
 from sqlalchemy import Engine, event, func, select, text
 
-from tests.calllog.conftest import Database
-from tests.calllog.factories import simple_calls
+from tests.calllog.conftest import TEST_KEY, Database
+from tests.calllog.factories import Turn, make_call, simple_calls
 from tests.calllog.tcp_proxy import TcpProxy
 from voicebot.calllog.db import create_calllog_engine
 from voicebot.calllog.models import Call, CallHourly
 from voicebot.calllog.models import Turn as TurnRow
+from voicebot.calllog.pseudonymize import Pseudonymizer
 from voicebot.calllog.rows import InvalidRecordError
 from voicebot.calllog.spool import REJECTED_FILE, SEGMENT_PREFIX
 from voicebot.calllog.writer import CallLogWriter
@@ -338,3 +341,60 @@ def test_invalid_records_are_refused_at_submit(
         writer.submit("call-1")  # type: ignore[arg-type]
     assert writer.flush(timeout=5)
     assert writer.queue_depth == 0 and stored_ids(database) == []
+
+
+NUMBER_SPELLINGS = ("0479 31 41 59", "0479314159", "479314159", "+32479314159", "31 41 59")
+
+
+def _spool_text(directory: Path) -> str:
+    return "".join(
+        p.read_text(encoding="utf-8") for p in sorted(directory.iterdir()) if p.is_file()
+    )
+
+
+def test_spool_and_rejected_file_hold_the_numbers_hash_never_the_number(
+    database: Database,
+    outage: Outage,
+    make_writer: Callable[..., CallLogWriter],
+    tmp_path: Path,
+) -> None:
+    _install_poison_trigger(database)
+    writer = make_writer(outage.engine)
+    outage.cut()
+    spooled = make_call("spooled-1", caller="0479 31 41 59", turns=[Turn("faq:x", "Zebulon")])
+    writer.submit(spooled)
+    wait_for(lambda: writer.spooled >= 1 and not writer.database_available)
+    text_during = _spool_text(tmp_path / "spool")
+    assert "Zebulon" in text_during  # what the caller said waits for the database
+    assert not [s for s in NUMBER_SPELLINGS if s in text_during], text_during
+    expected_hash = Pseudonymizer(TEST_KEY, "32").caller_hash("0479 31 41 59")
+    assert expected_hash is not None and expected_hash in text_during
+
+    outage.restore()
+    writer.submit(make_call("poison-1", caller="0479 31 41 59"))
+    assert writer.flush(timeout=30)
+    with database.engine.connect() as connection:
+        stored = connection.execute(
+            select(Call.caller_hash).where(Call.call_id == "spooled-1")
+        ).scalar_one()
+    assert stored == expected_hash  # the same hash as a record that never waited
+    rejected = (tmp_path / "spool" / REJECTED_FILE).read_text(encoding="utf-8")
+    assert "poison-1" in rejected and expected_hash in rejected
+    assert not [s for s in NUMBER_SPELLINGS if s in rejected], rejected
+    entry = json.loads(rejected.splitlines()[0])
+    assert "poison record refused" in entry["reason"] and "\n" not in entry["reason"]
+    assert "[parameters" not in entry["reason"]
+
+
+def test_spool_files_are_private_to_the_service(
+    outage: Outage, make_writer: Callable[..., CallLogWriter], tmp_path: Path
+) -> None:
+    writer = make_writer(outage.engine)
+    outage.cut()
+    writer.submit(make_call("private-1"))
+    wait_for(lambda: writer.spooled >= 1)
+    spool = tmp_path / "spool"
+    assert stat.S_IMODE(spool.stat().st_mode) == 0o700
+    for path in spool.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+    outage.restore()

@@ -44,8 +44,8 @@ class TurnRecord:
     index: int
     started_at: datetime
     language: str
-    transcript: str
-    """What the recognizer heard (empty for a DTMF or silence turn)."""
+    transcript: str | None
+    """What the recognizer heard (empty for a DTMF or silence turn; None once purged)."""
     asr_confidence: float | None
     """Mean word confidence from the recognizer, 0..1; None when no speech."""
     intent: str
@@ -54,7 +54,8 @@ class TurnRecord:
     margin: float | None
     action: str
     """What the assistant did: ``answer``, ``transfer``, ``clarify``, ``rephrase``, ..."""
-    reply_text: str
+    reply_text: str | None
+    """What the assistant said (None once purged: it may quote the caller)."""
     dtmf: str | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     """Stage timings in milliseconds (endpointing, asr, routing, dialog, tts, ...)."""
@@ -139,7 +140,8 @@ class CallRecord:
     started_at: datetime
     ended_at: datetime | None
     caller_number: str | None
-    """Raw caller number as received; the store pseudonymises it before writing."""
+    """Raw caller number as received; the call log writer replaces it by ``caller_hash``
+    before the record is queued, so it never reaches the spool or the database."""
     language: str
     outcome: CallOutcome
     department: str | None = None
@@ -148,6 +150,8 @@ class CallRecord:
     turns: tuple[TurnRecord, ...] = ()
     transfers: tuple[TransferRecord, ...] = ()
     callbacks: tuple[CallbackRequest, ...] = ()
+    caller_hash: str | None = None
+    """Keyed hash of the caller number (:class:`~voicebot.calllog.pseudonymize.Pseudonymizer`)."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict, nested records included."""
@@ -156,6 +160,7 @@ class CallRecord:
             "started_at": self.started_at.isoformat(),
             "ended_at": self.ended_at.isoformat() if self.ended_at else None,
             "caller_number": self.caller_number,
+            "caller_hash": self.caller_hash,
             "language": self.language,
             "outcome": str(self.outcome),
             "department": self.department,
@@ -172,7 +177,9 @@ class CallRecord:
             call_id=data["call_id"],
             started_at=datetime.fromisoformat(data["started_at"]),
             ended_at=datetime.fromisoformat(data["ended_at"]) if data["ended_at"] else None,
-            caller_number=data["caller_number"],
+            # Spools written before pseudonymisation moved ahead of them hold the number.
+            caller_number=data.get("caller_number"),
+            caller_hash=data.get("caller_hash"),
             language=data["language"],
             outcome=CallOutcome(data["outcome"]),
             department=data["department"],

@@ -29,6 +29,7 @@ from voicebot.calllog.rollups import CALLBACKS, CALLS, TRANSFERS, TURNS, add_to_
 from voicebot.calllog.rows import (
     call_row,
     callback_row,
+    pseudonymised,
     transfer_row,
     turn_row,
     validate_record,
@@ -137,6 +138,10 @@ class CallLogRepository:
     def __init__(self, engine: Engine, pseudonymizer: Pseudonymizer) -> None:
         self.engine = engine
         self._pseudonymizer = pseudonymizer
+
+    def pseudonymised(self, record: CallRecord) -> CallRecord:
+        """``record`` as it may be queued and spooled: the caller number as its keyed hash."""
+        return pseudonymised(record, self._pseudonymizer)
 
     def save_calls(self, batch: Iterable[CallRecord]) -> int:
         """Store a batch in one transaction; calls already stored are skipped.

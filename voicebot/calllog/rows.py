@@ -36,6 +36,7 @@ _MAX_LENGTHS = {
     "extension": 64,
     "fallback": 64,
     "caller_number": 64,
+    "caller_hash": 64,
 }
 
 
@@ -81,7 +82,7 @@ def validate_record(record: CallRecord) -> None:
     _check_text(record, "call", "call_id", record.call_id)
     _check_time(record, "call", record.started_at)
     _check_time(record, "call", record.ended_at)
-    for name in ("language", "department", "channel", "caller_number"):
+    for name in ("language", "department", "channel", "caller_number", "caller_hash"):
         _check_text(record, "call", name, getattr(record, name))
     if record.outcome not in CallOutcome.__members__.values():
         raise _fail(record, "call", f"unknown outcome {record.outcome!r}")
@@ -178,6 +179,15 @@ def hour_bucket(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
+def pseudonymised(record: CallRecord, pseudonymizer: Pseudonymizer) -> CallRecord:
+    """``record`` with its raw caller number replaced by the number's keyed hash."""
+    if record.caller_number is None:
+        return record
+    return replace(
+        record, caller_number=None, caller_hash=pseudonymizer.caller_hash(record.caller_number)
+    )
+
+
 def call_row(record: CallRecord, pseudonymizer: Pseudonymizer) -> dict[str, Any]:
     """The ``calls`` row of a record, caller number replaced by its keyed hash."""
     turns = sorted(record.turns, key=lambda t: t.index)
@@ -189,7 +199,11 @@ def call_row(record: CallRecord, pseudonymizer: Pseudonymizer) -> dict[str, Any]
         "ended_at": record.ended_at,
         "hour_bucket": hour_bucket(record.started_at),
         "duration_s": duration,
-        "caller_hash": pseudonymizer.caller_hash(record.caller_number),
+        "caller_hash": (
+            record.caller_hash
+            if record.caller_number is None
+            else pseudonymizer.caller_hash(record.caller_number)
+        ),
         "language": record.language,
         "outcome": str(record.outcome),
         "department": record.department,

@@ -3,18 +3,25 @@
 The spool is a directory of JSON-lines segment files (``spool-<seq>.jsonl``), appended
 with ``fsync`` and replayed oldest first; a segment is deleted once every record in it is
 in the database. ``rejected.jsonl`` keeps records the database refused, for a human to look
-at. One writer owns a spool directory at a time (``flock`` on ``.lock``).
+at. One writer owns a spool directory at a time (``flock`` on ``.lock``); the retention purge
+(:mod:`voicebot.calllog.spool_purge`) may rewrite files while it runs, so every read and
+write of a file takes ``flock`` on ``.content.lock`` for its duration.
+
+The directory is created ``0700`` and every file in it ``0600``: it holds what callers said
+and, for callback requests, their numbers (call records carry only the number's keyed hash).
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import json
 import logging
 import os
+import stat
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -27,6 +34,7 @@ SEGMENT_PREFIX = "spool-"
 SEGMENT_SUFFIX = ".jsonl"
 REJECTED_FILE = "rejected.jsonl"
 LOCK_FILE = ".lock"
+CONTENT_LOCK_FILE = ".content.lock"
 _FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
@@ -50,8 +58,31 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def content_lock(directory: Path) -> Iterator[None]:
+    """Hold the spool's content lock (``.content.lock``) while the block runs."""
+    fd = os.open(directory / CONTENT_LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def segments_of(directory: Path) -> list[Path]:
+    """The spool's segment files, oldest first."""
+    return sorted(directory.glob(f"{SEGMENT_PREFIX}*{SEGMENT_SUFFIX}"), key=_segment_number)
+
+
 def _segment_number(path: Path) -> int:
     return int(path.name[len(SEGMENT_PREFIX) : -len(SEGMENT_SUFFIX)])
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def encode_records(records: Sequence[CallRecord]) -> bytes:
@@ -75,7 +106,9 @@ class Spool:
         self._segment_bytes = segment_bytes
         self._lock = threading.Lock()
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self._lock_file: IO[str] | None = open(self.directory / LOCK_FILE, "a+")  # noqa: SIM115
+        self.directory.chmod(0o700)
+        lock_fd = os.open(self.directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        self._lock_file: IO[str] | None = os.fdopen(lock_fd, "a+")
         try:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -83,9 +116,11 @@ class Spool:
             raise SpoolBusyError(
                 f"spool directory {self.directory} is used by another call log writer"
             ) from None
-        self._segments = sorted(
-            self.directory.glob(f"{SEGMENT_PREFIX}*{SEGMENT_SUFFIX}"), key=_segment_number
-        )
+        # Files an older version (or a person) left with wider modes: private again.
+        for path in self.directory.iterdir():
+            if path.is_file() and stat.S_IMODE(path.stat().st_mode) & 0o077:
+                path.chmod(0o600)
+        self._segments = segments_of(self.directory)
         self._bytes = sum(path.stat().st_size for path in self._segments)
         self._next_number = _segment_number(self._segments[-1]) + 1 if self._segments else 1
         self._current: Path | None = None
@@ -128,7 +163,8 @@ class Spool:
                 self._next_number += 1
                 self._current_bytes = 0
                 self._segments.append(self._current)
-            self._write(self._current, payload)
+            with content_lock(self.directory):
+                self._write(self._current, payload)
             self._bytes += len(payload)
             self._current_bytes += len(payload)
 
@@ -171,7 +207,10 @@ class Spool:
         """Records of a segment in order, and the lines that could not be parsed."""
         records: list[CallRecord] = []
         bad: list[str] = []
-        with segment.open("r", encoding="utf-8", errors="replace") as handle:
+        with (
+            content_lock(self.directory),
+            segment.open("r", encoding="utf-8", errors="replace") as handle,
+        ):
             for line in handle:
                 if not line.strip():
                     continue
@@ -184,17 +223,18 @@ class Spool:
     def remove(self, segment: Path) -> None:
         """Delete a replayed segment."""
         with self._lock:
-            size = segment.stat().st_size
-            segment.unlink()
+            with content_lock(self.directory):
+                segment.unlink()
             self._segments.remove(segment)
-            self._bytes -= size
+            # Counted again rather than decremented: a purge may have shrunk any segment.
+            self._bytes = sum(_size(path) for path in self._segments)
         _fsync_dir(self.directory)
 
     def reject(self, payload: str, reason: str) -> None:
         """Keep a record (or unparseable line) the database refused in ``rejected.jsonl``."""
         entry = {"rejected_at": datetime.now(UTC).isoformat(), "reason": reason, "data": payload}
         line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
-        with self._lock:
+        with self._lock, content_lock(self.directory):
             fd = os.open(
                 self.directory / REJECTED_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600
             )

@@ -152,6 +152,8 @@ class CallLogWriter:
         After :meth:`close`, the record is appended to the spool synchronously.
         """
         validate_record(record)
+        # Before anything can write it down: the spool and rejected.jsonl get the hash only.
+        record = self._repository.pseudonymised(record)
         # The lock is only ever held for a few instructions; it makes "closed" and "queued"
         # one step so no record can slip into the queue after the thread's final drain.
         with self._cond:
@@ -375,8 +377,11 @@ class CallLogWriter:
 
     def _reject(self, record: CallRecord, error: Exception) -> None:
         self.failed += 1
-        _LOGGER.error("call log: database refused call %s: %s", record.call_id, error)
-        self._spool.reject(encode_records([record]).decode("utf-8").rstrip("\n"), str(error))
+        # The first line names the problem; SQLAlchemy's next lines dump the statement's
+        # parameters, which quote what the caller said: not for logs or rejected.jsonl.
+        reason = str(error).split("\n", 1)[0]
+        _LOGGER.error("call log: database refused call %s: %s", record.call_id, reason)
+        self._spool.reject(encode_records([record]).decode("utf-8").rstrip("\n"), reason)
 
     def _mark_down(self, error: Exception) -> None:
         if not self._db_down:

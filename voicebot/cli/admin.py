@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import socket
+from datetime import timedelta
 
 from sqlalchemy import exc as sa_exc
 
@@ -17,7 +18,10 @@ from voicebot.accounts.keys import KeyNotFoundError, list_keys
 from voicebot.accounts.service import StaffAuth
 from voicebot.calllog.db import create_calllog_engine, migrate
 from voicebot.calllog.models import ApiRole
+from voicebot.calllog.pseudonymize import Pseudonymizer
 from voicebot.calllog.purge import purge
+from voicebot.calllog.rows import utc_now
+from voicebot.calllog.spool_purge import purge_spool
 from voicebot.cli.errors import CommandError, SubParsers
 from voicebot.config import Settings
 
@@ -48,7 +52,9 @@ def register(subparsers: SubParsers) -> None:
     migrate_cmd = log_commands.add_parser("migrate", help="create or upgrade the schema")
     migrate_cmd.set_defaults(handler=_cmd_calllog_migrate)
     purge_cmd = log_commands.add_parser(
-        "purge", help="erase transcripts and callback numbers older than the retention period"
+        "purge",
+        help="erase transcripts and callback numbers older than the retention period "
+        "(spool first, then the database)",
     )
     purge_cmd.add_argument(
         "--older-than-days",
@@ -125,9 +131,20 @@ def _cmd_calllog_purge(args: argparse.Namespace, settings: Settings) -> int:
         days = settings.transcript_retention_days
     if days < 0:
         raise CommandError(f"--older-than-days must not be negative, got {days}")
+    # The spool first: it needs no database, and it matters most when the database is away.
+    cutoff = utc_now() - timedelta(days=days)
+    pseudonymizer = Pseudonymizer(
+        settings.pseudonym_key.encode("utf-8"), settings.default_country_code
+    )
+    spooled = purge_spool(settings.spool_dir, cutoff, pseudonymizer)
+    print(
+        f"spool {settings.spool_dir}: erased what callers said in {spooled.turns} turn(s), "
+        f"the numbers of {spooled.callbacks} callback request(s), {spooled.rejected_lines} "
+        f"unreadable rejected line(s); {spooled.numbers} caller number(s) pseudonymised"
+    )
     engine = create_calllog_engine(database_url(settings))
     try:
-        result = purge(engine, days)
+        result = purge(engine, days, now=cutoff + timedelta(days=days))
     finally:
         engine.dispose()
     print(
