@@ -12,8 +12,9 @@ routed by three routers, built in the same run:
 - ``today``: the router before the catalogue (``ScoringConfig(catalogue=False)``);
 - ``catalogue_inferred``: the catalogue through the links the router infers itself (any
   links the KB declares are removed first: a city's first KB has none);
-- ``catalogue_declared``: the catalogue through the links the KB declares (cities whose
-  KB declares them).
+- ``catalogue_declared``: the catalogue through declared links: the KB's own, or (for a
+  KB that declares none) the links the router infers on the full KB, declared as a city
+  does after confirming ``voicebot kb suggest``; then subsampled like the others.
 
 Then, on the full KBs, the same cases with simulated recognition errors at each WER of
 ``--noise`` (``voicebot/routing/asr_noise.py``, seeded). Prints a table and writes JSON.
@@ -88,6 +89,24 @@ def without_links(kb: KnowledgeBase) -> KnowledgeBase:
     )
 
 
+def confirmed(kb: KnowledgeBase, embedder: Embedder, cache: Path) -> KnowledgeBase:
+    """``kb`` with the links the router infers on it declared, as a city confirming
+    ``voicebot kb suggest`` would do (an FAQ entry takes its most confident intent)."""
+    links = Router.build(without_links(kb), embedder, cache).links
+    assert links is not None, "the catalogue is not installed"
+    departments = tuple(
+        dataclasses.replace(d, services=tuple(link.catalogue_id for link in links.of_target(d.id)))
+        for d in kb.departments
+    )
+    faq = []
+    for entry in kb.faq:
+        held = sorted(links.of_target(f"faq:{entry.id}"), key=lambda link: -link.confidence)
+        faq.append(dataclasses.replace(entry, intent=held[0].catalogue_id if held else None))
+    return dataclasses.replace(
+        kb, departments=departments, faq=tuple(faq), content_hash=kb.content_hash + ":confirmed"
+    )
+
+
 def declares_links(kb: KnowledgeBase) -> bool:
     """Whether any department or FAQ entry of ``kb`` declares a catalogue link."""
     return any(d.services for d in kb.departments) or any(f.intent for f in kb.faq)
@@ -136,6 +155,52 @@ def noisy(cases: list[Case], wer: float, seed: int) -> tuple[list[Case], float]:
     return heard, round(measured, 4)
 
 
+def markdown(results: dict[str, Any]) -> str:
+    """The tables of docs/benchmarks.md from a results file."""
+    lines: list[str] = []
+    for name, city in results["cities"].items():
+        lines += [
+            "",
+            f"**{name}** ({city['cases']} cases, {city['out_of_scope']} out of scope; "
+            f"full KB: median {city['examples_per_department_full']:g} examples per department)",
+            "",
+            "| examples per department and language | router | top-1 (min–max) | OOS recall | "
+            "false rejection |",
+            "|---|---|---|---|---|",
+        ]
+        for k, row in city["curve"].items():
+            for variant, f in row.items():
+                spread = (
+                    f" ({f['accuracy_min']:.3f}–{f['accuracy_max']:.3f})"
+                    if f["accuracy_min"] != f["accuracy_max"]
+                    else ""
+                )
+                lines.append(
+                    f"| {k} | {variant} | {f['accuracy']:.3f}{spread} | {f['oos_recall']:.3f} | "
+                    f"{f['false_rejection']:.3f} |"
+                )
+        if city["noise"]:
+            lines += [
+                "",
+                "| simulated WER (measured) | router | top-1 | drop vs clean | OOS recall | "
+                "false rejection |",
+                "|---|---|---|---|---|---|",
+            ]
+            clean = city["curve"].get("all", {})
+            for wer, entry in city["noise"].items():
+                for variant, f in entry.items():
+                    if variant == "measured_wer":
+                        continue
+                    base = clean.get(variant, {}).get("accuracy")
+                    drop = f"{100 * (base - f['accuracy']):+.1f} pts" if base is not None else ""
+                    lines.append(
+                        f"| {wer} ({entry['measured_wer']:.3f}) | {variant} | "
+                        f"{f['accuracy']:.3f} | {drop} | {f['oos_recall']:.3f} | "
+                        f"{f['false_rejection']:.3f} |"
+                    )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -152,7 +217,11 @@ def main(argv: list[str] | None = None) -> int:
         "--cache", type=Path, default=ROOT / "var" / "bench" / "cache" / "routing-curve"
     )
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
+    parser.add_argument("--report", type=Path, help="print a results file as Markdown tables")
     args = parser.parse_args(argv)
+    if args.report:
+        print(markdown(json.loads(args.report.read_text(encoding="utf-8"))))
+        return 0
     ks: list[int | None] = [None if k == "all" else int(k) for k in args.ks.split(",") if k]
     variants = [v for v in args.variants.split(",") if v]
     unknown = sorted(set(variants) - set(VARIANTS))
@@ -165,11 +234,13 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"ks": args.ks, "seeds": args.seeds, "cities": {}}
     for name in chosen:
         kb, cases = all_cities[name]
+        declared_kb = kb if declares_links(kb) else confirmed(kb, embedder, args.cache)
         city: dict[str, Any] = {
             "cases": len(cases),
             "out_of_scope": sum(c.expected == "none" for c in cases),
             "examples_per_department_full": examples_per_department(kb),
             "declares_links": declares_links(kb),
+            "declared_links_used": {d.id: list(d.services) for d in declared_kb.departments},
             "curve": {},
             "noise": {},
         }
@@ -178,10 +249,9 @@ def main(argv: list[str] | None = None) -> int:
             seeds = [0] if k is None else list(range(args.seeds))
             row: dict[str, Any] = {}
             for variant in variants:
-                if variant == "catalogue_declared" and not declares_links(kb):
-                    continue
+                source = declared_kb if variant == "catalogue_declared" else kb
                 points = [
-                    run_point(subsample(kb, k, seed), cases, variant, embedder, args.cache)
+                    run_point(subsample(source, k, seed), cases, variant, embedder, args.cache)
                     for seed in seeds
                 ]
                 row[variant] = mean_of(points)
@@ -192,9 +262,8 @@ def main(argv: list[str] | None = None) -> int:
             heard, measured = noisy(cases, wer, seed=1)
             entry: dict[str, Any] = {"measured_wer": measured}
             for variant in variants:
-                if variant == "catalogue_declared" and not declares_links(kb):
-                    continue
-                entry[variant] = run_point(kb, heard, variant, embedder, args.cache)
+                source = declared_kb if variant == "catalogue_declared" else kb
+                entry[variant] = run_point(source, heard, variant, embedder, args.cache)
                 where = f"{name:24s} wer={wer:.2f} ({measured:.3f})"
                 print(f"{where} {variant:20s} {_line(entry[variant])}", flush=True)
             city["noise"][wer_text] = entry

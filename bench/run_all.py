@@ -76,7 +76,7 @@ def steps(quick: bool) -> list[Step]:
                 *py,
                 "bench.routing",
                 "--variants",
-                "blend,knn_only,lexical_only",
+                "catalogue,blend,knn_only,lexical_only",
                 "--cache",
                 str(ROUTING_CACHE),
             ],

@@ -176,3 +176,14 @@ def test_a_phrase_written_twice_for_one_service_is_reported(copy: Path) -> None:
     _edit(path, "    - passez moi le standard", "    - je voudrais parler à quelqu un")
     (problem,) = style_problems(copy)
     assert "services.reception[1]: 'je voudrais parler à quelqu un': written twice" in problem
+
+
+def test_the_shipped_catalogue_loads_complete_and_follows_the_writing_style() -> None:
+    """The writers' texts: every id of catalogue-format.md, phrases in four languages."""
+    catalogue = load_catalogue()
+    assert len(catalogue.services) >= 25
+    assert len(catalogue.faq_intents) >= 20
+    assert catalogue.languages == ("de", "en", "fr", "nl")
+    for entry in catalogue.entries():
+        assert set(entry.phrases) == {"de", "en", "fr", "nl"}, entry.id
+    assert style_problems() == []
