@@ -20,6 +20,7 @@ from voicebot.accounts.keys import create_key
 from voicebot.accounts.limiter import LoginGuard
 from voicebot.accounts.passwords import FAST_TEST_COST, PasswordHashing
 from voicebot.accounts.service import StaffAuth
+from voicebot.api.kb_history import KbHistory
 from voicebot.api.kb_store import KnowledgeBaseStore
 from voicebot.api.live import InProcessLiveEventBus
 from voicebot.api.metrics import Metrics
@@ -145,7 +146,7 @@ def make_services(db: Database, kb_path: Path, embedder: Embedder | None, tmp: P
         engine=db.engine,
         repository=db.repository(),
         stats=CallLogStats(db.engine, "Europe/Brussels"),
-        kb_store=KnowledgeBaseStore(kb_path),
+        kb_store=KnowledgeBaseStore(kb_path, history=KbHistory(db.engine)),
         live_bus=InProcessLiveEventBus(),
         metrics=Metrics(),
         settings=Settings(data_dir=tmp, kb_path=kb_path),

@@ -31,6 +31,7 @@ PAGE_ROLES = {
     "/console": CONSOLE_ROLES,
     "/dashboard": DASHBOARD_ROLES,
     "/calls": DASHBOARD_ROLES,
+    "/learning": DASHBOARD_ROLES,
 }
 """Roles (besides admin) of each page, by path prefix: the landing logic never sends a
 reader to a page that would answer 403."""

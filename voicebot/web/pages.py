@@ -11,7 +11,7 @@ from starlette.responses import PlainTextResponse, Response
 from voicebot.i18n.catalogues import N_
 from voicebot.web.access import signed_in
 from voicebot.web.rendering import HERE, error_page, page_locale
-from voicebot.web.routes import calls, console, dashboard, session
+from voicebot.web.routes import calls, console, dashboard, learning, session
 
 ERROR_MESSAGES = {
     404: N_("There is no page at this address."),
@@ -54,7 +54,7 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 def mount_pages(app: FastAPI) -> None:
     """Add the pages, their static files (CSS, scripts) and the error pages to ``app``."""
-    for module in (session, dashboard, calls, console):
+    for module in (session, dashboard, calls, learning, console):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_exception_handler(StarletteHTTPException, _http_error)

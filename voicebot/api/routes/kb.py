@@ -13,6 +13,7 @@ from voicebot.accounts.principal import Principal
 from voicebot.api.deps import (
     AUTH_RESPONSES,
     KbEditorKey,
+    ManagerKey,
     ServicesDep,
     client_address,
     invalid,
@@ -116,7 +117,7 @@ def get_kb(services: ServicesDep, _key: KbEditorKey, response: Response) -> dict
 @router.get(
     "/status", summary="KB version and router rebuild progress", response_model=KbStatusPublic
 )
-def kb_status(services: ServicesDep, _key: KbEditorKey) -> KbStatusPublic:
+def kb_status(services: ServicesDep, _key: ManagerKey) -> KbStatusPublic:
     """Generation of the KB in force and the last one the router finished rebuilding for."""
     status_ = services.kb_store.status()
     return KbStatusPublic(
