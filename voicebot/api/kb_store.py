@@ -44,7 +44,7 @@ from voicebot.knowledge.workspace import is_packaged
 _LOGGER = logging.getLogger(__name__)
 
 KbCallback = Callable[[KnowledgeBase], None]
-DocumentChange = Callable[[dict[str, Any]], None]
+DocumentChange = Callable[[dict[str, Any]], object]
 """Edits a round-trip document in place; raises KbEntryNotFoundError or ValueError to refuse."""
 
 
