@@ -11,17 +11,21 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.api.conftest import PASSWORD, Api, running_api
 from tests.api.server import serve
+from tests.calllog.factories import Turn, make_call
 from tests.web.axe import axe_available, axe_violations
 from tests.web.cdp import Browser, chromium_available
 from voicebot.api.board import LiveCallBoard
 from voicebot.api.live import live_event
 from voicebot.app import create_app
+from voicebot.calllog.records import CallOutcome
+from voicebot.calllog.rows import utc_now
 from voicebot.routing.embedders import Embedder
 from voicebot.web.charts import contrast_ratio
 
@@ -225,3 +229,27 @@ def test_api_docs_render_without_internet(site: tuple[Api, str], browser: Browse
     assert count > 10
     browser.goto(f"{base}/redoc")
     assert browser.wait_for("document.querySelectorAll('[data-section-id]').length", 20.0) > 10
+
+
+def test_the_learning_page_passes_axe_with_its_forms(
+    site: tuple[Api, str], browser: Browser, screenshots: Path
+) -> None:
+    api, base = site
+    recent = utc_now() - timedelta(days=1)
+    api.db.repository().save_calls(
+        [
+            make_call(
+                f"axe-nu-{n}",
+                recent + timedelta(minutes=n),
+                outcome=CallOutcome.FAILED,
+                turns=[Turn("none", "un permis pour pêcher dans l'étang", 0.5, "rephrase")],
+            )
+            for n in range(2)
+        ]
+    )
+    sign_in(browser, base, "kb_editor", "/learning")
+    assert browser.evaluate("location.pathname") == "/learning"
+    assert browser.evaluate("document.querySelectorAll('form.teach').length") >= 1
+    check_page(browser, "learning", screenshots)
+    browser.goto(f"{base}/learning/faq/new?question=o%C3%B9%20est%20le%20parc")
+    check_page(browser, "faq-new", screenshots)
