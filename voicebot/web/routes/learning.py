@@ -9,6 +9,7 @@ after an edit, so that the "after" decision appears by itself.
 
 from __future__ import annotations
 
+import contextlib
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,7 +81,9 @@ def _decide(services: ApiServices, labels: Labels, text: str, language: str) -> 
 
 def _targets(kb: KnowledgeBase, labels: Labels) -> list[tuple[str, str]]:
     """What a phrase can be taught as: departments, FAQ entries, the operator desk."""
-    departments = sorted(((d.id, labels.department(d.id)) for d in kb.departments), key=lambda o: o[1])
+    departments = sorted(
+        ((d.id, labels.department(d.id)) for d in kb.departments), key=lambda o: o[1]
+    )
     faq = sorted(((f"faq:{e.id}", labels.faq(e.id)) for e in kb.faq), key=lambda o: o[1])
     return [*departments, *faq, ("operator", labels.department("operator"))]
 
@@ -216,12 +219,11 @@ async def teach_phrase(request: Request) -> Response:
         )
     correction = form.get("correction_id", "")
     if correction.isdigit():
-        try:
+        # Already handled by a colleague: the phrase is added all the same.
+        with contextlib.suppress(CorrectionNotFoundError):
             LearningQueries(services_of(request).engine).close_correction(
                 int(correction), "applied", auth.name
             )
-        except CorrectionNotFoundError:
-            pass  # already handled by a colleague: the phrase is added all the same
     return RedirectResponse(
         _here(phrase, language, before=before, added=target), status.HTTP_303_SEE_OTHER
     )
@@ -237,7 +239,9 @@ def new_faq_form(request: Request, question: str = "", language: str = "") -> Re
     loc = page_locale(request)
     kb = services.kb_store.current()
     labels = Labels(kb, loc)
-    departments = sorted(((d.id, labels.department(d.id)) for d in kb.departments), key=lambda o: o[1])
+    departments = sorted(
+        ((d.id, labels.department(d.id)) for d in kb.departments), key=lambda o: o[1]
+    )
     context = {
         "key": auth,
         "question": question.strip()[:300],
@@ -287,7 +291,9 @@ async def create_faq(request: Request) -> Response:
     )
     if error is not None:
         labels = Labels(kb, loc)
-        departments = sorted(((d.id, labels.department(d.id)) for d in kb.departments), key=lambda o: o[1])
+        departments = sorted(
+            ((d.id, labels.department(d.id)) for d in kb.departments), key=lambda o: o[1]
+        )
         context = {
             "key": auth,
             "question": question,
@@ -330,9 +336,11 @@ async def revert_version(request: Request, version_id: int) -> Response:
             address=client_address(request),
             subject=f"kb version {version_id}",
         )
-    query = {"error": error} if error else {
-        "notice": loc.gettext("Back to version %(number)s.") % {"number": version_id}
-    }
+    query = (
+        {"error": error}
+        if error
+        else {"notice": loc.gettext("Back to version %(number)s.") % {"number": version_id}}
+    )
     return RedirectResponse(
         "/learning?" + urllib.parse.urlencode(query) + "#versions", status.HTTP_303_SEE_OTHER
     )
@@ -344,10 +352,9 @@ async def dismiss_correction(request: Request, correction_id: int) -> Response:
     auth = _editor(request)
     if isinstance(auth, Response):
         return auth
-    try:
+    # Already handled by a colleague: the page shows what is left.
+    with contextlib.suppress(CorrectionNotFoundError):
         LearningQueries(services_of(request).engine).close_correction(
             correction_id, "dismissed", auth.name
         )
-    except CorrectionNotFoundError:
-        pass  # already handled: the page shows what is left
     return RedirectResponse("/learning#corrections", status.HTTP_303_SEE_OTHER)
