@@ -3,12 +3,13 @@
     python -m bench.calllog_gen      # once: loads schema calllog_bench of voicebot_bench
     python -m bench.stats_api [--clients 8] [--seconds 20] [--json PATH]
 
-Runs the real application (``create_app(build_services(...))``) under uvicorn in a child
-process against the bench schema, creates a manager API key, then hits every statistics
-endpoint round-robin from 1 client and from ``--clients`` concurrent httpx clients, each
-for ``--seconds``, side by side in one run. Reports p50/p95 per endpoint, throughput and
-the server's CPU. "Not understood" groups questions with a hashed bag-of-words stand-in
-embedder (as bench.calllog_stats does): the embedding model's cost is not what is measured.
+Runs the real application (``create_app`` over ``voicebot.assembly.open_api``) under
+uvicorn in a child process against the bench schema, creates a manager API key, then hits
+every statistics endpoint round-robin from 1 client and from ``--clients`` concurrent
+httpx clients, each for ``--seconds``, side by side in one run. Reports p50/p95 per
+endpoint, throughput and the server's CPU. "Not understood" groups questions with a
+hashed bag-of-words stand-in embedder (as bench.calllog_stats does): the embedding
+model's cost is not what is measured.
 The key is deleted and the server stopped at the end, whatever happens.
 """
 
@@ -76,16 +77,12 @@ def serve(url: str, port: int) -> None:
     """Child process: the API on ``port`` (uvicorn, one worker), until SIGTERM."""
     import uvicorn
 
-    from voicebot.api.services import build_services
     from voicebot.app import create_app
+    from voicebot.assembly import open_api
     from voicebot.config import Settings
 
-    settings = Settings(database_url=url)
-    services = build_services(settings, embedder=HashedEmbedder(), load_embedder=False)
-    try:
+    with open_api(Settings(database_url=url), embedder=HashedEmbedder()) as services:
         uvicorn.run(create_app(services), host="127.0.0.1", port=port, log_level="warning")
-    finally:
-        services.close()
 
 
 async def hammer(

@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi_offline import FastAPIOffline
 
+from voicebot.api.errors import add_error_handlers
 from voicebot.api.routes import (
     accounts,
     audit,
@@ -113,6 +114,8 @@ def create_app(services: ApiServices) -> FastAPI:
 
     if services.writer is not None:
         services.metrics.track_spool(services.writer)
+    if services.ami is not None:
+        services.metrics.track_ami(services.ami)
     # Swagger UI and ReDoc from the assets packaged with fastapi-offline, not a CDN: the
     # city's network may have no internet access, and /docs must still work there.
     app = FastAPIOffline(
@@ -123,6 +126,7 @@ def create_app(services: ApiServices) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.services = services
+    add_error_handlers(app)
     api = APIRouter(prefix="/api")
     for module in (calls, stats, kb, learning, callbacks, live, keys, accounts, audit):
         api.include_router(module.router)

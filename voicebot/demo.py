@@ -13,10 +13,9 @@ from the script, and the demo says so.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import dataclasses
 import json
 import logging
-import socket
 import time
 import wave
 from dataclasses import dataclass
@@ -25,21 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from voicebot.accounts.keys import issue_key, revoke_key
-from voicebot.api.services import build_services
-from voicebot.app import create_app
-from voicebot.calls.bootstrap import build_call_services, build_writer, vosk_model_dirs
-from voicebot.calls.control import AmiCallControl
-from voicebot.calls.recognition import TranscriptScript
-from voicebot.calls.server import CallServer
+from voicebot.assembly import AssemblyOptions, assemble
+from voicebot.calls.recognition import ScriptedRecognizerFactory, TranscriptScript
 from voicebot.calls.services import CallServices
 from voicebot.config import Settings
-from voicebot.knowledge.loader import load_kb
 from voicebot.speech.audio import read_wav, to_telephone_pcm
-from voicebot.telephony.ami import AmiClient, AmiSettings
-from voicebot.telephony.channels import ChannelDirectory
 from voicebot.telephony.simulator import AsteriskSimulator, SimulatedCall, SimulatorTiming
 
 _LOGGER = logging.getLogger(__name__)
@@ -114,86 +105,82 @@ def next_weekday_morning(zone: str, now: datetime | None = None) -> datetime:
 
 async def run_demo(settings: Settings, options: DemoOptions) -> int:
     """Play the conversations; return 0 when every call reached the call log and the API."""
-    kb = load_kb(settings.kb_path)
-    language = kb.city.default_language
-    has_model = language in vosk_model_dirs(settings, (language,))
-    if options.wav_turns and not has_model:
-        raise DemoError(
-            f"WAV caller turns need a Vosk model for {language!r}: run "
-            f"`voicebot models pull {language}` (or use --say)"
-        )
     audio_turns = [_read_caller_wav(path) for path in options.wav_turns]
-    script = None if has_model else TranscriptScript()
-    printer = _TurnPrinter()
-    writer = build_writer(settings)
-    api = build_services(settings, writer=writer, load_embedder=False)
-    print(f"voicebot demo — {kb.city.name.get(language)} ({kb.source})")
+    fallback = TranscriptScript()
+    print("voicebot demo")
     print("  preparing: router, prompts, call log (first run renders every prompt once)…")
-    services, _, report = await build_call_services(
-        settings, script=script, writer=writer, observers=[printer]
-    )
-    api.embedder = services.router.embedder
-    for note in report.notes:
-        print(f"  {note}")
-    if script is not None:
-        print(
-            f"  no Vosk model for {language!r}: caller speech is synthesized and processed "
-            "(voice activity, endpointing) but the words come from the script — "
-            f"`voicebot models pull {language}` for real recognition"
-        )
-    if not options.use_real_time:
-        moment = next_weekday_morning(kb.city.timezone)
-        services.shift_clock_to(moment)
-        print(f"  simulated time: {moment:%A %d %B %Y %H:%M} ({kb.city.timezone}), offices open")
-
-    server = CallServer(services, "127.0.0.1", 0)
-    await server.start()
     simulator = AsteriskSimulator(
-        audiosocket_port=server.port,
-        secret=DEMO_SECRET,
-        timing=SimulatorTiming(ring_time=0.5, talk_time=0.5),
+        secret=DEMO_SECRET, timing=SimulatorTiming(ring_time=0.5, talk_time=0.5)
     )
     await simulator.start()
-    ami = AmiClient(AmiSettings(port=simulator.ami_port, username="voicebot", secret=DEMO_SECRET))
-    await ami.connect(timeout=10)
-    directory = ChannelDirectory()
-    directory.attach(ami)
-    services.control = AmiCallControl(ami, directory)
-    api_socket = socket.create_server(("127.0.0.1", 0))
-    api_port = int(api_socket.getsockname()[1])
-    api_server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(api),
-            log_level="warning",
-            timeout_graceful_shutdown=1,
-            proxy_headers=False,
-        )
+    demo_settings = dataclasses.replace(
+        settings,
+        audiosocket_host="127.0.0.1",
+        audiosocket_port=0,
+        api_host="127.0.0.1",
+        api_port=0,
+        ami_host="127.0.0.1",
+        ami_port=simulator.ami_port,
+        ami_username="voicebot",
+        ami_secret=DEMO_SECRET,
+        sounds_dir=None,
+        workers=1,
+        call_grace_s=10.0,
     )
-    api_task = asyncio.create_task(api_server.serve(sockets=[api_socket]))
+    assembly = AssemblyOptions(
+        fallback_script=fallback,
+        observers=(_TurnPrinter(),),
+        http=True,
+        ami_wait_s=10.0,
+        writer_flush_s=10,
+    )
     options.out_dir.mkdir(parents=True, exist_ok=True)
     call_ids: list[str] = []
     try:
-        conversations: list[tuple[str, ...] | list[bytes]] = (
-            [audio_turns] if audio_turns else list(options.conversations)
-        )
-        for number, turns in enumerate(conversations, start=1):
-            label = " / ".join(t if isinstance(t, str) else "(recorded audio)" for t in turns)
-            print(f"\ncall {number}: {label}")
-            call = await simulator.place_call(f"04701234{number:02d}")
-            call_ids.append(str(call.call_id))
-            await _converse(services, script, call, turns)
-            _save_audio(options.out_dir / f"call-{number}-assistant.wav", call.received_audio())
-        return await _show_records(api, api_port, call_ids, writer.flush)
+        async with assemble(demo_settings, assembly) as runtime:
+            services = runtime.calls
+            kb = services.kb
+            language = kb.city.default_language
+            scripted = isinstance(services.recognizers, ScriptedRecognizerFactory)
+            script = fallback if scripted else None
+            if audio_turns and scripted:
+                raise DemoError(
+                    f"WAV caller turns need a Vosk model for {language!r}: run "
+                    f"`voicebot models pull {language}` (or use --say)"
+                )
+            simulator.connect_assistant("127.0.0.1", runtime.server.port)
+            print(f"  {kb.city.name.get(language)} ({kb.source})")
+            for note in runtime.report.notes:
+                print(f"  {note}")
+            if script is not None:
+                print(
+                    f"  no Vosk model for {language!r}: caller speech is synthesized and "
+                    "processed (voice activity, endpointing) but the words come from the "
+                    f"script — `voicebot models pull {language}` for real recognition"
+                )
+            if not options.use_real_time:
+                moment = next_weekday_morning(kb.city.timezone)
+                services.shift_clock_to(moment)
+                print(
+                    f"  simulated time: {moment:%A %d %B %Y %H:%M} ({kb.city.timezone}), "
+                    "offices open"
+                )
+            conversations: list[tuple[str, ...] | list[bytes]] = (
+                [audio_turns] if audio_turns else list(options.conversations)
+            )
+            for number, turns in enumerate(conversations, start=1):
+                label = " / ".join(t if isinstance(t, str) else "(recorded audio)" for t in turns)
+                print(f"\ncall {number}: {label}")
+                call = await simulator.place_call(f"04701234{number:02d}")
+                call_ids.append(str(call.call_id))
+                await _converse(services, script, call, turns)
+                _save_audio(options.out_dir / f"call-{number}-assistant.wav", call.received_audio())
+            assert runtime.api_port is not None
+            return await _show_records(
+                runtime.api, runtime.api_port, call_ids, runtime.writer.flush
+            )
     finally:
-        await server.stop(grace_s=10)
-        api_server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await api_task
-        await ami.close()
         await simulator.stop()
-        writer.close(10)
-        await services.tts.synthesizer.close()
-        api.close()
         print(f"\nassistant audio (8 kHz WAV): {options.out_dir}/call-*-assistant.wav")
 
 

@@ -8,34 +8,17 @@ finish (up to a grace period), every record is flushed, then the API stops.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import dataclasses
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import uvicorn
-from fastapi import FastAPI
-
-from voicebot.api.services import ApiServices, build_services
-from voicebot.app import create_app
-from voicebot.calls.bootstrap import build_call_services, build_router, build_writer
-from voicebot.calls.control import AmiCallControl
-from voicebot.calls.observers import MetricsObserver
+from voicebot.assembly import AssemblyOptions, assemble
 from voicebot.calls.recognition import TranscriptScript
-from voicebot.calls.server import CallServer
-from voicebot.calls.services import CallServices
-from voicebot.config import Settings, forwarded_allow_list
-from voicebot.knowledge.model import KnowledgeBase
-from voicebot.knowledge.workspace import editable_kb_path
-from voicebot.telephony.ami import AmiClient, AmiSettings
-from voicebot.telephony.channels import ChannelDirectory
+from voicebot.config import Settings
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -82,116 +65,26 @@ def _run_workers(settings: Settings, options: ServeOptions) -> int:
 
 
 async def _serve_worker(settings: Settings, options: ServeOptions) -> int:
-    reuse_port = settings.workers > 1 or options.worker_child
-    # Never edit the sample inside the package: work on a copy in the data directory.
-    kb_path, kb_note = editable_kb_path(settings.kb_path, settings.data_dir)
-    settings = dataclasses.replace(settings, kb_path=kb_path)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-
-    ami = AmiClient(
-        AmiSettings(
-            host=settings.ami_host,
-            port=settings.ami_port,
-            username=settings.ami_username,
-            secret=settings.ami_secret,
-        )
-    )
-    ami.start()  # connects and reconnects in the background: Asterisk may start later
-    directory = ChannelDirectory()
-    directory.attach(ami)
-    control = AmiCallControl(ami, directory, settings.sounds_dir)
-    writer = build_writer(settings)
     script = TranscriptScript(options.transcripts_dir) if options.transcripts_dir else None
-    api: ApiServices | None = None
-    services: CallServices | None = None
-    try:
-        api = build_services(settings, writer=writer, load_embedder=False)
-        services, _, report = await build_call_services(
-            settings,
-            script=script,
-            control=control,
-            writer=writer,
-            observers=[MetricsObserver(api.metrics), api.live_bus],
-        )
-        api.embedder = services.router.embedder
-        api.router_source = lambda: services.router
-        if kb_note is not None:
-            report.notes.append(kb_note)
-        moment = settings.simulated_moment
-        if moment is not None:
-            # Demos and tests: opening hours as at that moment, whatever the day it runs.
-            services.shift_clock_to(moment)
-            report.notes.append(f"simulated time: calls start at {moment.isoformat()}")
-        _follow_kb_edits(api, services, settings)
-        calls = CallServer(
-            services, settings.audiosocket_host, settings.audiosocket_port, reuse_port
-        )
-        await calls.start()
-        api.metrics.track_sessions(calls)
-        api_server, api_socket = _api_server(create_app(api), settings, reuse_port)
-        api_port = int(api_socket.getsockname()[1])
-        api_task = asyncio.create_task(api_server.serve(sockets=[api_socket]))
-        _announce(settings, calls.port, api_port, report.steps, report.notes, options)
-        await stop.wait()
-        _LOGGER.warning("shutting down: %d call(s) in progress", calls.active_calls)
-        await calls.stop(settings.call_grace_s)
-        api_server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await api_task
-        return 0
-    finally:
-        if not writer.close(WRITER_FLUSH_S):
-            _LOGGER.error("call log writer could not flush everything: rest kept in the spool")
-        await ami.close()
-        if services is not None:
-            await services.tts.synthesizer.close()
-        if api is not None:
-            api.close()
-
-
-def _follow_kb_edits(api: ApiServices, services: CallServices, settings: Settings) -> None:
-    """A KB edit through the API rebuilds the router in the background; calls go on."""
-
-    def rebuild(kb: KnowledgeBase) -> None:
-        services.replace_router(build_router(settings, kb))
-        _LOGGER.info("knowledge base changed: router rebuilt")
-
-    api.kb_store.subscribe(rebuild)
-
-
-class _ApiServer(uvicorn.Server):
-    """Uvicorn without its own signal handling: calls must finish before the API stops."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-def _api_server(
-    app: FastAPI, settings: Settings, reuse_port: bool
-) -> tuple[uvicorn.Server, socket.socket]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if reuse_port:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((settings.api_host, settings.api_port))
-    sock.listen(128)
-    sock.setblocking(False)
-    proxies = forwarded_allow_list(settings.forwarded_allow_ips)
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        timeout_graceful_shutdown=2,
-        lifespan="on",
-        # Off unless proxies are named: uvicorn's default believes X-Forwarded-For from
-        # 127.0.0.1, which let any local client pick the address the sign-in limits see.
-        proxy_headers=bool(proxies),
-        forwarded_allow_ips=proxies or None,
+    assembly = AssemblyOptions(
+        script=script,
+        reuse_port=settings.workers > 1 or options.worker_child,
+        http=True,
+        writer_flush_s=WRITER_FLUSH_S,
     )
-    return _ApiServer(config), sock
+    async with assemble(settings, assembly) as runtime:
+        assert runtime.api_port is not None
+        report = runtime.report
+        _announce(
+            settings, runtime.server.port, runtime.api_port, report.steps, report.notes, options
+        )
+        await stop.wait()
+        _LOGGER.warning("shutting down: %d call(s) in progress", runtime.server.active_calls)
+    return 0
 
 
 def _announce(

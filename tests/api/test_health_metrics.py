@@ -39,6 +39,7 @@ def test_health_shows_the_writer_backlog(api: Api, tmp_path: Path) -> None:
         "spool_bytes": 0,
         "memory_backlog": 0,
         "database_available": True,
+        "schema_ready": True,
         "dropped": 0,
     }
     assert "voicebot_calllog_spool_bytes 0.0" in metrics

@@ -1,4 +1,5 @@
-"""build_services from settings, and the app picking up KB edits made elsewhere."""
+"""The API services from settings (voicebot.assembly.open_api), and the app picking up KB
+edits made elsewhere."""
 
 from __future__ import annotations
 
@@ -12,17 +13,16 @@ from tests.api.conftest import MINIMAL_KB, NEW_FAQ_PARKING
 from voicebot.accounts.keys import create_key
 from voicebot.api.kb_store import KnowledgeBaseStore
 from voicebot.api.live import InProcessLiveEventBus, RedisLiveEventBus
-from voicebot.api.services import build_services
 from voicebot.app import create_app
+from voicebot.assembly import open_api
 from voicebot.config import Settings
 
 
-def test_build_services_migrates_and_serves(tmp_path: Path) -> None:
+def test_open_api_migrates_and_serves(tmp_path: Path) -> None:
     kb_path = tmp_path / "kb.yaml"
     shutil.copy(MINIMAL_KB, kb_path)
     settings = Settings(data_dir=tmp_path / "var", kb_path=kb_path)
-    services = build_services(settings, load_embedder=False)
-    try:
+    with open_api(settings) as services:
         assert isinstance(services.live_bus, InProcessLiveEventBus)
         assert services.stats.timezone.key == "Europe/Brussels"  # the city's zone, from the KB
         assert (tmp_path / "var" / "voicebot.db").exists()
@@ -34,27 +34,19 @@ def test_build_services_migrates_and_serves(tmp_path: Path) -> None:
             assert client.get("/api/kb", headers={"X-API-Key": key}).json()["faq"][0]["id"] == (
                 "opening_hours"
             )
-    finally:
-        services.close()
 
 
-def test_build_services_uses_redis_when_configured(tmp_path: Path) -> None:
+def test_open_api_uses_redis_when_configured(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, kb_path=MINIMAL_KB, redis_url="redis://127.0.0.1:6379/0")
-    services = build_services(settings, load_embedder=False)
-    try:
+    with open_api(settings) as services:
         assert isinstance(services.live_bus, RedisLiveEventBus)
-    finally:
-        services.close()
 
 
 def test_app_reloads_a_kb_edited_by_another_worker(tmp_path: Path) -> None:
     kb_path = tmp_path / "kb.yaml"
     shutil.copy(MINIMAL_KB, kb_path)
-    services = build_services(
-        Settings(data_dir=tmp_path / "var", kb_path=kb_path), load_embedder=False
-    )
-    services.kb_poll_interval_s = 0.05
-    try:
+    with open_api(Settings(data_dir=tmp_path / "var", kb_path=kb_path)) as services:
+        services.kb_poll_interval_s = 0.05
         with TestClient(create_app(services)):
             other = KnowledgeBaseStore(kb_path)
             try:
@@ -66,5 +58,3 @@ def test_app_reloads_a_kb_edited_by_another_worker(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline, "the edit was not picked up"
                 time.sleep(0.02)
         assert services.kb_store.status().generation == 1
-    finally:
-        services.close()

@@ -16,15 +16,23 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, event, func, select, text
+from sqlalchemy import Engine, event, func, make_url, select, text
+from sqlalchemy.engine import URL
 
-from tests.calllog.conftest import TEST_KEY, Database
+from tests.calllog.conftest import (
+    BACKENDS,
+    TEST_KEY,
+    Database,
+    fresh_postgres_schema,
+    postgres_base_url,
+)
 from tests.calllog.factories import Turn, make_call, simple_calls
 from tests.calllog.tcp_proxy import TcpProxy
-from voicebot.calllog.db import create_calllog_engine
+from voicebot.calllog.db import create_calllog_engine, migrate
 from voicebot.calllog.models import Call, CallHourly
 from voicebot.calllog.models import Turn as TurnRow
 from voicebot.calllog.pseudonymize import Pseudonymizer
+from voicebot.calllog.repository import CallLogRepository
 from voicebot.calllog.rows import InvalidRecordError
 from voicebot.calllog.spool import REJECTED_FILE, SEGMENT_PREFIX
 from voicebot.calllog.writer import CallLogWriter
@@ -398,3 +406,62 @@ def test_spool_files_are_private_to_the_service(
     for path in spool.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
     outage.restore()
+
+
+@contextmanager
+def database_not_there_yet(kind: str, directory: Path) -> Iterator[tuple[URL, Callable[[], None]]]:
+    """An empty, unmigrated database that cannot be reached yet, and what makes it appear.
+
+    SQLite: a file stands where the database's directory must be created; PostgreSQL: a
+    fresh schema reached through a proxy that refuses connections until restored.
+    """
+    if kind == "sqlite":
+        blocker = directory / "db"
+        blocker.write_text("not a directory yet")
+        yield make_url(f"sqlite:///{blocker / 'calls.db'}"), blocker.unlink
+        return
+    with fresh_postgres_schema(postgres_base_url()) as url:
+        proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+        proxy.start()
+        proxy.cut()
+        try:
+            yield url.set(host="127.0.0.1", port=proxy.port), proxy.restore
+        finally:
+            proxy.close()
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_a_writer_started_without_its_database_spools_then_migrates_when_it_appears(
+    kind: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="voicebot.calllog.writer")
+    with database_not_there_yet(kind, tmp_path) as (url, appear):
+        engine = create_calllog_engine(url, connect_timeout_s=2)
+        writer = CallLogWriter(
+            CallLogRepository(engine, Pseudonymizer(TEST_KEY, "32")),
+            tmp_path / "spool",
+            prepare=lambda: migrate(url),
+            **FAST,
+        )
+        try:
+            assert not writer.wait_first_attempt(timeout=10)
+            assert not writer.ready and not writer.database_available
+            assert writer.prepare_error is not None and "\n" not in writer.prepare_error
+            calls = simple_calls(5, prefix="early")
+            for call in calls:
+                writer.submit(call)  # the call path goes on while the database is away
+            wait_for(lambda: writer.spooled == 5)
+            assert writer.spool_bytes > 0
+            appear()
+            assert writer.flush(timeout=30)
+            assert writer.ready and writer.database_available and writer.prepare_error is None
+            with engine.connect() as connection:
+                stored = connection.execute(select(Call.call_id).order_by(Call.call_id))
+                assert list(stored.scalars()) == sorted(c.call_id for c in calls)
+            assert (writer.replayed, writer.failed, writer.dropped) == (5, 0, 0)
+        finally:
+            writer.close(timeout=5)
+            engine.dispose()
+    lines = [r.getMessage() for r in caplog.records]
+    assert any("unavailable" in line and "spool" in line for line in lines), lines
+    assert any("reachable after" in line and "schema migrated" in line for line in lines), lines

@@ -8,7 +8,6 @@ audio is still real synthesized speech that VAD and endpointing process.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,16 +17,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from voicebot.assembly import AssemblyOptions, Runtime, assemble
 from voicebot.calllog.writer import CallLogWriter
-from voicebot.calls.bootstrap import build_call_services
-from voicebot.calls.control import AmiCallControl
 from voicebot.calls.recognition import TranscriptScript
 from voicebot.calls.server import CallServer
 from voicebot.calls.services import CallServices
 from voicebot.config import Settings
 from voicebot.telephony import contract
-from voicebot.telephony.ami import AmiClient, AmiSettings
-from voicebot.telephony.channels import ChannelDirectory
+from voicebot.telephony.ami import AmiClient
 from voicebot.telephony.simulator import AsteriskSimulator, SimulatedCall, SimulatorTiming
 
 SECRET = "call-tests-secret"
@@ -38,12 +35,25 @@ OPEN_MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/Brussels"))
 class CallStack:
     """Everything a call test drives or inspects."""
 
-    services: CallServices
-    writer: CallLogWriter
+    runtime: Runtime
     script: TranscriptScript
     simulator: AsteriskSimulator
-    server: CallServer
-    ami: AmiClient
+
+    @property
+    def services(self) -> CallServices:
+        return self.runtime.calls
+
+    @property
+    def writer(self) -> CallLogWriter:
+        return self.runtime.writer
+
+    @property
+    def server(self) -> CallServer:
+        return self.runtime.server
+
+    @property
+    def ami(self) -> AmiClient:
+        return self.runtime.ami
 
 
 @pytest.fixture(scope="session")
@@ -54,39 +64,33 @@ def calls_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 async def stack(calls_data_dir: Path, tmp_path: Path) -> AsyncIterator[CallStack]:
-    settings = dataclasses.replace(
-        Settings(),
-        data_dir=calls_data_dir,
-        database_url=f"sqlite:///{tmp_path / 'calls.db'}",
-        no_input_timeout_s=4.0,
-    )
-    script = TranscriptScript()
-    services, writer, _ = await build_call_services(settings, script=script, writer=None)
-    server = CallServer(services, "127.0.0.1", 0)
-    await server.start()
     simulator = AsteriskSimulator(
-        audiosocket_port=server.port,
         secret=SECRET,
         department_context=contract.DEPARTMENTS_CONTEXT,
         timing=SimulatorTiming(ring_time=0.1, talk_time=0.1, fallback_wait=3.0),
     )
     await simulator.start()
-    ami = AmiClient(AmiSettings(port=simulator.ami_port, username="voicebot", secret=SECRET))
-    await ami.connect(timeout=5)
-    directory = ChannelDirectory()
-    directory.attach(ami)
-    services.control = AmiCallControl(ami, directory)
     # A Monday morning, when every department of the sample KB is open, whatever the
     # day the tests run on (the closed-department paths are the dialog tests' job).
-    services.shift_clock_to(OPEN_MONDAY)
+    settings = Settings(
+        data_dir=calls_data_dir,
+        database_url=f"sqlite:///{tmp_path / 'calls.db'}",
+        no_input_timeout_s=4.0,
+        audiosocket_host="127.0.0.1",
+        audiosocket_port=0,
+        ami_port=simulator.ami_port,
+        ami_secret=SECRET,
+        simulated_time=OPEN_MONDAY.isoformat(),
+        call_grace_s=5.0,
+    )
+    script = TranscriptScript()
     try:
-        yield CallStack(services, writer, script, simulator, server, ami)
+        options = AssemblyOptions(script=script, ami_wait_s=5.0, writer_flush_s=10.0)
+        async with assemble(settings, options) as runtime:
+            simulator.connect_assistant("127.0.0.1", runtime.server.port)
+            yield CallStack(runtime, script, simulator)
     finally:
-        await server.stop(grace_s=5)
-        await ami.close()
         await simulator.stop()
-        writer.close(10)
-        await services.tts.synthesizer.close()
 
 
 async def wait_quiet(call: SimulatedCall, quiet_s: float = 0.5, timeout: float = 30.0) -> None:

@@ -36,6 +36,7 @@ from voicebot.calllog.records import (
 )
 from voicebot.calllog.rows import validate_record
 from voicebot.dialog.actions import Play, RecordCallback, Transfer, TransferSummary
+from voicebot.dialog.events import TransferImpossible
 from voicebot.dialog.machine import DialogState
 from voicebot.knowledge.model import KnowledgeBase, OpeningHours
 
@@ -321,3 +322,50 @@ def test_asking_for_a_person_when_the_desk_is_closed_offers_a_callback() -> None
         "Je ne peux pas vous mettre en relation avec l'accueil pour le moment : le service est "
         "fermé. Il est ouvert du lundi au vendredi de huit heures à dix-sept heures."
     )
+
+
+@pytest.mark.parametrize(
+    ("request_text", "target"),
+    [(REQUEST, "population"), ("je voudrais parler à quelqu'un", "operator")],
+)
+def test_a_transfer_the_pbx_cannot_take_is_left_to_the_dialplan_for_the_operator(
+    request_text: str, target: str
+) -> None:
+    call = Call(city_kb(), MONDAY_MORNING)
+    call.say(request_text, decision(target))
+    call.played()
+    actions = call.send(TransferImpossible(at=call.later(1), reason="AMI not connected"))
+    # No apology, no offer, no VB_DONE: the caller is put through by the dialplan at once.
+    assert kinds(actions) == ["ReturnToDialplan", "RecordTurn"]
+    assert (turn_of(actions).intent, turn_of(actions).action) == ("transfer_failed", "operator")
+    assert call.dialog.state is DialogState.TRANSFERRING
+    record = record_of(call.dial_result(TransferStatus.ANSWER))
+    assert [(t.target, t.extension, t.dial_status, t.fallback) for t in record.transfers] == [
+        (
+            target,
+            "1000" if target == "operator" else "2001",
+            TransferStatus.CHANUNAVAIL,
+            "operator",
+        ),
+        ("operator", "1000", TransferStatus.ANSWER, None),
+    ]
+    assert record.outcome is CallOutcome.OPERATOR
+    validate_record(record)
+
+
+def test_a_dialplan_fallback_whose_result_never_comes_is_recorded_as_pending_for_the_operator() -> (
+    None
+):
+    call = Call(city_kb(), MONDAY_MORNING)
+    call.say(REQUEST, decision("population"))
+    call.played()
+    call.send(TransferImpossible(at=call.later(1), reason="no PBX channel known"))
+    record = record_of(call.hang_up())
+    assert record.transfers[-1].target == "operator"
+    assert record.transfers[-1].dial_status is TransferStatus.PENDING
+    assert record.outcome is CallOutcome.OPERATOR
+
+
+def test_transfer_impossible_outside_a_transfer_changes_nothing() -> None:
+    call = Call(city_kb(), MONDAY_MORNING)
+    assert call.send(TransferImpossible(at=call.later(1), reason="late report")) == []

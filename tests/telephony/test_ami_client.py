@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 
 import pytest
@@ -14,6 +15,7 @@ from voicebot.telephony.ami import (
     AmiConnectionLost,
     AmiLoginError,
     AmiNotConnected,
+    AmiSettings,
 )
 from voicebot.telephony.ami_codec import make_action
 from voicebot.telephony.contract import DEPARTMENTS_CONTEXT, INCOMING_CONTEXT
@@ -216,3 +218,53 @@ async def test_core_show_channels_collects_the_list_reply(
     assert channels[0].get("Application") == "AudioSocket"
     await call.hangup()
     assert await ami.core_show_channels() == []
+
+
+async def test_an_outage_is_logged_at_warning_with_back_off_and_so_is_its_end(
+    simulator: AsteriskSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = AmiClient(
+        ami_settings(simulator, reconnect_initial_delay=0.005, reconnect_max_delay=0.02)
+    )
+    await client.connect(timeout=3.0)
+    caplog.set_level("WARNING", logger="voicebot.telephony.ami")
+    try:
+        await simulator.stop_ami()
+        async with asyncio.timeout(20):
+            while client.status().failed_attempts < 40:
+                await asyncio.sleep(0.01)
+        status = client.status()
+        unreachable = [r for r in caplog.records if "unreachable" in r.getMessage()]
+        # One line for failures 1, 2, 4, 8, 16, 32...: visible, never one per attempt.
+        assert len(unreachable) == status.failed_attempts.bit_length()
+        assert all(r.levelname == "WARNING" for r in unreachable)
+        assert "no transfer possible" in unreachable[0].getMessage()
+        assert not status.connected and status.state == "connecting"
+        assert status.down_for_s > 0 and status.last_error
+        await simulator.start_ami()
+        await client.wait_connected(timeout=5.0)
+        back = [r for r in caplog.records if "AMI back" in r.getMessage()]
+        assert len(back) == 1 and back[0].levelname == "WARNING"
+        status = client.status()
+        assert status.connected and status.down_for_s == 0 and status.failed_attempts == 0
+        assert status.last_error is None and status.logins == 2
+    finally:
+        await client.close()
+
+
+async def test_a_connector_that_never_reached_asterisk_says_so_at_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with socket.socket() as placeholder:
+        placeholder.bind(("127.0.0.1", 0))
+        port = placeholder.getsockname()[1]
+    client = AmiClient(AmiSettings(port=port, reconnect_initial_delay=0.01))
+    caplog.set_level("WARNING", logger="voicebot.telephony.ami")
+    with pytest.raises(TimeoutError, match="no login within"):
+        await client.connect(timeout=0.3)
+    try:
+        assert any("unreachable" in r.getMessage() for r in caplog.records)
+        status = client.status()
+        assert not status.connected and status.logins == 0 and status.failed_attempts >= 1
+    finally:
+        await client.close()

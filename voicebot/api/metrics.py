@@ -44,6 +44,28 @@ class SessionCounted(Protocol):
         ...
 
 
+class LinkWatched(Protocol):
+    """Anything that reports whether its connection is up (the AMI connector)."""
+
+    def status(self) -> LinkStatus:
+        """The connection's current state."""
+        ...
+
+
+class LinkStatus(Protocol):
+    """What :class:`LinkWatched` reports (``AmiStatus``)."""
+
+    @property
+    def connected(self) -> bool:
+        """True while connected."""
+        ...
+
+    @property
+    def down_for_s(self) -> float:
+        """Seconds since the connection was lost; 0 while connected."""
+        ...
+
+
 class Metrics:
     """The assistant's Prometheus metrics, registered in a registry of their own."""
 
@@ -88,6 +110,22 @@ class Metrics:
             "AudioSocket call sessions the call server is running (independent of events).",
             registry=self.registry,
         )
+
+        self.ami_connected = Gauge(
+            f"{PREFIX}_ami_connected",
+            "1 while the AMI connector is logged in to Asterisk (no transfer is possible at 0).",
+            registry=self.registry,
+        )
+        self.ami_down_seconds = Gauge(
+            f"{PREFIX}_ami_down_seconds",
+            "Seconds since the AMI connection was lost (0 while connected).",
+            registry=self.registry,
+        )
+
+    def track_ami(self, ami: LinkWatched) -> None:
+        """Read ``ami_connected`` and ``ami_down_seconds`` from ``ami`` at every scrape."""
+        self.ami_connected.set_function(lambda: 1.0 if ami.status().connected else 0.0)
+        self.ami_down_seconds.set_function(lambda: ami.status().down_for_s)
 
     def track_sessions(self, server: SessionCounted) -> None:
         """Read ``call_sessions_active`` from ``server`` at every scrape."""

@@ -367,13 +367,32 @@ class KbStatusPublic(BaseModel):
     last_error: str | None
 
 
+class AmiHealthPublic(BaseModel):
+    """The AMI connector: without it no call can be transferred (the dialplan then sends
+    callers to the operator)."""
+
+    connected: bool
+    state: str
+    down_for_s: float
+    """Seconds since the connection was lost (or since start); 0 while connected."""
+    failed_attempts: int
+    logins: int
+    last_error: str | None
+
+
 class HealthPublic(BaseModel):
-    """Whether this process can serve."""
+    """Whether this process can serve: ``degraded`` (HTTP 503) when the database or the AMI
+    is unreachable, so that a load balancer stops sending work here."""
 
     status: Literal["ok", "degraded"]
     database: dict[str, Any]
     writer: dict[str, Any] | None
     knowledge_base: dict[str, Any]
+    ami: AmiHealthPublic | None = None
+    """None when this process has no AMI connector (API-only)."""
+    models: dict[str, str] | None = None
+    """What recognises, routes and speaks (loaded before the first call); None when this
+    process serves no calls."""
 
 
 TextsIn = dict[str, str]

@@ -7,11 +7,16 @@ batches (``batch_size`` records or ``batch_interval_s`` after the first one) and
 with :meth:`CallLogRepository.save_calls`, which is idempotent.
 
 When the database is unreachable the batch goes to the on-disk :class:`Spool` and the
-database is retried with exponential backoff; while anything waits in the spool, new
-batches are spooled behind it, so records reach the database in submission order once the
-spool is replayed. If the spool is full too, records wait in memory up to
-``max_memory_records`` and the writer logs at ERROR; only beyond that are records dropped
-(counted in :attr:`CallLogWriter.dropped`).
+database is retried with exponential backoff (:class:`~voicebot.backoff.Backoff`); while
+anything waits in the spool, new batches are spooled behind it, so records reach the
+database in submission order once the spool is replayed. If the spool is full too,
+records wait in memory up to ``max_memory_records`` and the writer logs at ERROR; only
+beyond that are records dropped (counted in :attr:`CallLogWriter.dropped`).
+
+A writer given ``prepare`` (the schema migration) starts as if the database were down: it
+spools from the first record and runs ``prepare`` as its first database attempt, then on
+the same backoff until it succeeds; only then are records written. A process can thus
+start, and take calls, while its database is still away.
 """
 
 from __future__ import annotations
@@ -22,11 +27,12 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sqlalchemy import exc as sa_exc
 
+from voicebot.backoff import Backoff, Outage
 from voicebot.calllog.records import CallRecord
 from voicebot.calllog.repository import CallLogRepository
 from voicebot.calllog.rows import validate_record
@@ -65,6 +71,12 @@ def is_database_unavailable(error: BaseException) -> bool:
     return isinstance(error, _SYSTEMIC_ERRORS)
 
 
+def one_line(error: BaseException) -> str:
+    """``Type: first line`` of an error (SQLAlchemy appends a background link)."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
 class _Unavailable(Exception):
     """Internal: the database could not be reached while saving."""
 
@@ -85,6 +97,7 @@ class CallLogWriter:
         max_memory_records: int = 10_000,
         retry_initial_s: float = 0.5,
         retry_max_s: float = 30.0,
+        prepare: Callable[[], None] | None = None,
     ) -> None:
         for name, value in (
             ("batch_size", batch_size),
@@ -103,8 +116,15 @@ class CallLogWriter:
         self._batch_size = batch_size
         self._batch_interval_s = batch_interval_s
         self._max_memory = max_memory_records
-        self._retry_initial_s = retry_initial_s
-        self._retry_max_s = retry_max_s
+        self._retry = Backoff(retry_initial_s, retry_max_s)
+        self._outage = Outage()
+        self._prepare = prepare
+        self._ready = threading.Event()
+        """Set once ``prepare`` succeeded (at once without one)."""
+        self._prepare_tried = threading.Event()
+        """Set after the first ``prepare`` attempt, whatever its outcome."""
+        self.prepare_error: str | None = None
+        """Why the last ``prepare`` attempt failed (None once it succeeded)."""
 
         self._queue: queue.Queue[CallRecord | None] = queue.Queue(maxsize=queue_size)
         self._overflow: deque[CallRecord] = deque()
@@ -117,9 +137,11 @@ class CallLogWriter:
         self._stopping = False
         self._stop_deadline = 0.0
         self._out_of_time = False
-        self._db_down = False
-        self._backoff_s = retry_initial_s
+        self._db_down = prepare is not None
         self._next_retry = 0.0
+        if prepare is None:
+            self._ready.set()
+            self._prepare_tried.set()
         self._spool_full_logged = False
 
         self.written = 0
@@ -208,8 +230,19 @@ class CallLogWriter:
 
     @property
     def database_available(self) -> bool:
-        """False from a failed write until the next successful one."""
+        """False from a failed write until the next successful one (and until ``prepare``
+        succeeded)."""
         return not self._db_down
+
+    @property
+    def ready(self) -> bool:
+        """True once ``prepare`` has succeeded: records can reach the database."""
+        return self._ready.is_set()
+
+    def wait_first_attempt(self, timeout: float) -> bool:
+        """Wait for the outcome of the first ``prepare`` attempt; True if it succeeded."""
+        self._prepare_tried.wait(timeout)
+        return self._ready.is_set()
 
     # ------------------------------------------------------------- shutdown
 
@@ -313,6 +346,8 @@ class CallLogWriter:
         return self._queue.empty() and not self._overflow and (self._out_of_time or self._settled())
 
     def _idle_wait(self) -> float:
+        if not self._ready.is_set():
+            return max(0.0, min(1.0, self._next_retry - time.monotonic()))
         if self._spool.is_empty and not self._memory:
             return 1.0
         if not self._db_down or self._retry_now:
@@ -384,12 +419,49 @@ class CallLogWriter:
         self._spool.reject(encode_records([record]).decode("utf-8").rstrip("\n"), reason)
 
     def _mark_down(self, error: Exception) -> None:
-        if not self._db_down:
-            _LOGGER.warning("call log database unavailable, spooling records: %s", error)
-        else:
-            self._backoff_s = min(self._backoff_s * 2, self._retry_max_s)
+        now = time.monotonic()
+        if self._outage.failed(now):
+            _LOGGER.warning(
+                "call log database unavailable (%s): records go to the spool (%d bytes "
+                "waiting); down %.0f s, attempt %d, retrying in %.1f s",
+                one_line(error),
+                self._spool.size,
+                self._outage.down_for(now),
+                self._outage.failures,
+                self._retry.delay(self._outage.failures),
+            )
         self._db_down = True
-        self._next_retry = time.monotonic() + self._backoff_s
+        self._next_retry = now + self._retry.delay(self._outage.failures)
+
+    def _prepare_if_due(self) -> bool:
+        """Run ``prepare`` when it has not succeeded yet and a retry is due; True when the
+        database is ready."""
+        if self._ready.is_set():
+            return True
+        if not self._retry_now and time.monotonic() < self._next_retry:
+            return False
+        assert self._prepare is not None
+        self._retry_now = False
+        try:
+            self._prepare()
+        except Exception as error:
+            self.prepare_error = one_line(error)
+            self._mark_down(error)
+            return False
+        finally:
+            self._prepare_tried.set()
+        self.prepare_error = None
+        self._ready.set()
+        if self._outage.ongoing:
+            _LOGGER.warning(
+                "call log database reachable after %.0f s: schema migrated, replaying %d "
+                "spooled bytes",
+                self._outage.down_for(time.monotonic()),
+                self._spool.size,
+            )
+        self._outage.recovered(time.monotonic())
+        self._db_down = False
+        return True
 
     def _stash(self, records: list[CallRecord]) -> None:
         """Put records in the spool, else in memory up to its bound, else drop them loudly."""
@@ -422,7 +494,7 @@ class CallLogWriter:
             )
 
     def _recover_if_due(self) -> None:
-        if self._out_of_time:
+        if self._out_of_time or not self._prepare_if_due():
             return
         if self._spool.is_empty and not self._memory:
             if self._db_down and (self._retry_now or time.monotonic() >= self._next_retry):
@@ -438,9 +510,12 @@ class CallLogWriter:
             self._mark_down(error)
             return
         if self._db_down:
-            _LOGGER.info("call log database reachable again: replaying the spool")
+            _LOGGER.warning(
+                "call log database reachable again after %.0f s: replaying the spool",
+                self._outage.down_for(time.monotonic()),
+            )
         self._db_down = False
-        self._backoff_s = self._retry_initial_s
+        self._outage.recovered(time.monotonic())
 
     def _replay_step(self) -> None:
         """Replay the oldest spool segment, or one batch of the memory backlog."""

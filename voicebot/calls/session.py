@@ -37,10 +37,12 @@ from voicebot.dialog import (
     PlaybackFinished,
     RecordCallback,
     RecordTurn,
+    ReturnToDialplan,
     SilenceTimeout,
     StopPlayback,
     Tick,
     Transfer,
+    TransferImpossible,
     TransferResult,
     Utterance,
 )
@@ -288,6 +290,8 @@ class CallSession:
             await self._transfer(action)
         elif isinstance(action, HangUp):
             await self._hang_up()
+        elif isinstance(action, ReturnToDialplan):
+            await self._return_to_dialplan()
         elif isinstance(action, RecordTurn):
             self._record_turn(action.turn)
         elif isinstance(action, RecordCallback):
@@ -377,8 +381,7 @@ class CallSession:
         )
         await self._find_channel()
         if control is None or self._channel is None:
-            _LOGGER.error("call=%s cannot transfer: no PBX channel for this call", self._call_id)
-            self._pending.append(TransferResult(at=self._now(), status=TransferStatus.CHANUNAVAIL))
+            self._transfer_impossible(action, "no PBX channel known for this call")
             return
         notice = agent_notice(self._services.kb, action)
         whisper = await self._whisper(notice)
@@ -387,10 +390,31 @@ class CallSession:
                 self._call_id, self._channel, action, whisper, screen_pop=notice.screen_pop
             )
         except AmiError as exc:
-            _LOGGER.error("call=%s transfer to %s failed: %s", self._call_id, action.extension, exc)
-            self._pending.append(TransferResult(at=self._now(), status=TransferStatus.CHANUNAVAIL))
+            self._transfer_impossible(action, str(exc))
+            return
+        except Exception as exc:
+            # Whatever broke, the caller must still reach a person: the dialplan's fallback.
+            _LOGGER.exception("call=%s transfer to %s raised", self._call_id, action.extension)
+            self._transfer_impossible(action, f"{type(exc).__name__}: {exc}")
             return
         self._transfer_pending = True
+
+    def _transfer_impossible(self, action: Transfer, reason: str) -> None:
+        _LOGGER.error(
+            "call=%s transfer to %s impossible (%s): leaving the call to the dialplan, "
+            "which puts it through to the operator",
+            self._call_id,
+            action.extension,
+            reason,
+        )
+        self._pending.append(TransferImpossible(at=self._now(), reason=reason))
+
+    async def _return_to_dialplan(self) -> None:
+        """Close AudioSocket without VB_DONE: the dialplan dials the operator and reports
+        the dial result, which the session then waits for like any transfer's."""
+        self._transfer_pending = True
+        if not self._conn.closed:
+            await self._conn.close()
 
     async def _whisper(self, notice: AgentNotice) -> bytes | None:
         """What the agent hears before taking the call, in the agent's language."""

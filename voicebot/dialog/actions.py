@@ -108,6 +108,12 @@ class HangUp:
 
 
 @dataclass(frozen=True, slots=True)
+class ReturnToDialplan:
+    """Leave the call to the dialplan without marking it done (no ``VB_DONE``): it dials
+    the operator itself, and its dial result comes back as ``TransferResult``."""
+
+
+@dataclass(frozen=True, slots=True)
 class RecordTurn:
     """Log one turn (queue it for the call log; never block the audio path on it)."""
 
@@ -128,5 +134,15 @@ class EndCall:
     record: CallRecord
 
 
-Action = Play | Listen | StopPlayback | Transfer | HangUp | RecordTurn | RecordCallback | EndCall
+Action = (
+    Play
+    | Listen
+    | StopPlayback
+    | Transfer
+    | HangUp
+    | ReturnToDialplan
+    | RecordTurn
+    | RecordCallback
+    | EndCall
+)
 """Everything :meth:`voicebot.dialog.machine.Dialog.handle` returns."""

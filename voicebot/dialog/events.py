@@ -101,6 +101,17 @@ class Tick:
     at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class TransferImpossible:
+    """The PBX could not be asked to put the caller through (AMI down, channel unknown, a
+    value it refused): the assistant leaves the call to the dialplan, whose own fallback
+    dials the operator."""
+
+    at: datetime
+    reason: str
+    """What failed, for the log and the live events."""
+
+
 Event = (
     CallStarted
     | Utterance
@@ -108,6 +119,7 @@ Event = (
     | SilenceTimeout
     | Hangup
     | TransferResult
+    | TransferImpossible
     | PlaybackFinished
     | BargeIn
     | Tick

@@ -21,6 +21,7 @@ from voicebot.dialog.actions import (
     EndCall,
     HangUp,
     RecordCallback,
+    ReturnToDialplan,
     Transfer,
     TransferSummary,
     TurnAction,
@@ -38,6 +39,7 @@ from voicebot.dialog.events import (
     PlaybackFinished,
     SilenceTimeout,
     Tick,
+    TransferImpossible,
     TransferResult,
     Utterance,
     check_event,
@@ -173,6 +175,8 @@ class Dialog:
                 self._on_hangup(event)
             case TransferResult():
                 self._on_transfer_result(event)
+            case TransferImpossible():
+                self._on_transfer_impossible(event)
             case PlaybackFinished():
                 self._on_playback_finished(event)
             case BargeIn():
@@ -325,6 +329,18 @@ class Dialog:
         else:
             self._say(self.prompts.call_later(self._language))
             self._anything_else()
+
+    def _on_transfer_impossible(self, event: TransferImpossible) -> None:
+        """The PBX cannot take the transfer: the dialplan puts the caller through to the
+        operator once the assistant leaves, and reports that dial like any transfer."""
+        if self._state is not DialogState.TRANSFERRING:
+            return
+        self._log.transfer_finished(TransferStatus.CHANUNAVAIL)
+        self._log.transfer_fallback(OPERATOR)
+        self._log.transfer_requested(OPERATOR, self.kb.operator.extension, event.at)
+        turn = self._out.begin_turn(event.at, DialogIntent.TRANSFER_FAILED)
+        turn.action = TurnAction.OPERATOR
+        self._out.actions.append(ReturnToDialplan())
 
     def _on_playback_finished(self, event: PlaybackFinished) -> None:
         if not self._out.finished(event.play_id):

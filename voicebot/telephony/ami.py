@@ -34,6 +34,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
+from voicebot.backoff import Backoff, Outage
 from voicebot.telephony.ami_codec import (
     AmiAction,
     AmiBanner,
@@ -56,6 +57,7 @@ from voicebot.telephony.ami_types import (
     AmiNotConnected,
     AmiSettings,
     AmiState,
+    AmiStatus,
     OriginateResult,
 )
 
@@ -70,6 +72,7 @@ __all__ = [
     "AmiNotConnected",
     "AmiSettings",
     "AmiState",
+    "AmiStatus",
     "AmiSubscription",
     "OriginateResult",
 ]
@@ -159,6 +162,11 @@ class AmiClient:
         self._closing = False
         self._ids = itertools.count(1)
         self._id_prefix = f"vb-{secrets.token_hex(3)}"
+        self._backoff = Backoff(
+            settings.reconnect_initial_delay, settings.reconnect_max_delay, jitter=0.2
+        )
+        self._outage = Outage()
+        """Failed attempts since the connection was lost (or since start)."""
 
     # Life cycle ------------------------------------------------------------------------
 
@@ -171,6 +179,18 @@ class AmiClient:
     def events_pending(self) -> int:
         """Events read and not yet dispatched (non-zero while a flood is worked through)."""
         return self._events.qsize()
+
+    def status(self) -> AmiStatus:
+        """State, how long the connection has been down, and why (for /health, metrics)."""
+        connected = self.connected
+        return AmiStatus(
+            state=self.state,
+            connected=connected,
+            down_for_s=0.0 if connected else self._outage.down_for(time.monotonic()),
+            failed_attempts=0 if connected else self._outage.failures,
+            logins=self.connections_made,
+            last_error=None if connected or self._last_error is None else str(self._last_error),
+        )
 
     async def connect(self, timeout: float = 10.0) -> None:
         """Start the connector and wait for the first login.
@@ -387,11 +407,6 @@ class AmiClient:
         )
         return list(result.events)
 
-    async def command(self, command: str) -> list[str]:
-        """Run a CLI command; its output lines."""
-        response = await self.send_action(make_action("Command", {"Command": command}))
-        return response.output
-
     # Internals -------------------------------------------------------------------------
 
     def _next_id(self) -> str:
@@ -430,7 +445,7 @@ class AmiClient:
             self._pending.pop(action_id, None)
 
     async def _supervise(self) -> None:
-        delay = self.settings.reconnect_initial_delay
+        self._outage.began(time.monotonic())
         while True:
             try:
                 await self._connect_once()
@@ -440,22 +455,32 @@ class AmiClient:
                     _LOGGER.error("AMI login refused: %s", exc)
                     self._first_outcome.set()
                     return
+                self._outage.failed(time.monotonic())
                 _LOGGER.error("AMI re-login refused: %s; retrying", exc)
             except (OSError, TimeoutError, AmiError, AmiProtocolError) as exc:
                 self._last_error = exc
-                _LOGGER.info(
-                    "AMI %s:%d unavailable (%s); retrying in %.2f s",
-                    self.settings.host,
-                    self.settings.port,
-                    exc,
-                    delay,
-                )
+                self._log_failure(exc)
             else:
-                # A session ended after a good login: start the backoff over.
-                delay = self.settings.reconnect_initial_delay
+                # A session ended after a good login: the outage starts now.
+                self._outage.began(time.monotonic())
             self.state = AmiState.CONNECTING
-            await asyncio.sleep(delay * random.uniform(0.8, 1.0))
-            delay = min(delay * 2, self.settings.reconnect_max_delay)
+            await asyncio.sleep(self._backoff.delay(max(self._outage.failures, 1), random.random()))
+
+    def _log_failure(self, error: BaseException) -> None:
+        """WARNING on the 1st, 2nd, 4th… failed attempt: visible, never one per retry."""
+        now = time.monotonic()
+        if not self._outage.failed(now):
+            return
+        _LOGGER.warning(
+            "AMI %s:%d unreachable (%s): no transfer possible, calls fall back to the "
+            "dialplan; down %.0f s, attempt %d, retrying in %.1f s",
+            self.settings.host,
+            self.settings.port,
+            error,
+            self._outage.down_for(now),
+            self._outage.failures,
+            self._backoff.delay(self._outage.failures),
+        )
 
     async def _connect_once(self) -> None:
         """Connect and log in (raising on failure), then serve until the connection ends."""
@@ -489,9 +514,19 @@ class AmiClient:
             self._last_error = None
             self._connected.set()
             self._first_outcome.set()
-            _LOGGER.info(
-                "AMI logged in at %s:%d (%s)", settings.host, settings.port, self.banner.raw
-            )
+            failed_attempts = self._outage.failures
+            outage_s = self._outage.recovered(time.monotonic())
+            if outage_s is not None and (reconnected or failed_attempts):
+                _LOGGER.warning(
+                    "AMI back at %s:%d after %.1f s without a connection",
+                    settings.host,
+                    settings.port,
+                    outage_s,
+                )
+            else:
+                _LOGGER.info(
+                    "AMI logged in at %s:%d (%s)", settings.host, settings.port, self.banner.raw
+                )
             if reconnected:
                 self._run_reconnect_hooks()
             keepalive = asyncio.get_running_loop().create_task(self._keepalive(), name="ami ping")

@@ -82,6 +82,23 @@ class AmiSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class AmiStatus:
+    """The connector as ``/health`` and the metrics show it."""
+
+    state: AmiState
+    connected: bool
+    down_for_s: float
+    """Seconds since the connection was lost (or since start when never connected); 0 while
+    connected."""
+    failed_attempts: int
+    """Connection attempts that failed since the connection was lost; 0 while connected."""
+    logins: int
+    """Successful logins so far."""
+    last_error: str | None
+    """Why the last attempt failed, while not connected."""
+
+
+@dataclass(frozen=True, slots=True)
 class AmiListResult:
     """Reply to a list action: the response and the events up to the Complete one."""
 

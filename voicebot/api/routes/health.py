@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from voicebot.api.deps import ServicesDep
 from voicebot.api.metrics import EXPOSITION_CONTENT_TYPE
-from voicebot.api.models import HealthPublic
+from voicebot.api.models import AmiHealthPublic, HealthPublic
 
 router = APIRouter(tags=["health"])
 
@@ -29,10 +29,13 @@ def _database(services: ServicesDep) -> dict[str, Any]:
     "/health",
     summary="Can this process serve?",
     response_model=HealthPublic,
-    responses={503: {"model": HealthPublic, "description": "The database is unreachable."}},
+    responses={
+        503: {"model": HealthPublic, "description": "The database or the AMI is unreachable."}
+    },
 )
 def health(services: ServicesDep) -> JSONResponse:
-    """Database reachability, call log writer backlog, knowledge base version."""
+    """Database reachability, call log writer backlog and spool, knowledge base version,
+    AMI connection, loaded models."""
     database = _database(services)
     writer = services.writer
     writer_state = (
@@ -43,12 +46,26 @@ def health(services: ServicesDep) -> JSONResponse:
             "spool_bytes": writer.spool_bytes,
             "memory_backlog": writer.memory_backlog,
             "database_available": writer.database_available,
+            "schema_ready": writer.ready,
             "dropped": writer.dropped,
         }
     )
+    ami = None
+    if services.ami is not None:
+        link = services.ami.status()
+        ami = AmiHealthPublic(
+            connected=link.connected,
+            state=str(link.state),
+            down_for_s=round(link.down_for_s, 1),
+            failed_attempts=link.failed_attempts,
+            logins=link.logins,
+            last_error=link.last_error,
+        )
+    schema_ready = writer is None or writer.ready
+    healthy = database["reachable"] and schema_ready and (ami is None or ami.connected)
     kb_status = services.kb_store.status()
     body = HealthPublic(
-        status="ok" if database["reachable"] else "degraded",
+        status="ok" if healthy else "degraded",
         database=database,
         writer=writer_state,
         knowledge_base={
@@ -57,8 +74,10 @@ def health(services: ServicesDep) -> JSONResponse:
             "applied_generation": kb_status.applied_generation,
             "last_error": kb_status.last_error,
         },
+        ami=ami,
+        models=services.models,
     )
-    return JSONResponse(body.model_dump(), status_code=200 if database["reachable"] else 503)
+    return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
 
 
 @router.get(

@@ -131,6 +131,12 @@ class AsteriskSimulator:
         self._new_calls: asyncio.Queue[SimulatedCall] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
 
+    def connect_assistant(self, host: str, port: int) -> None:
+        """Where AudioSocket() connects from now on (when the assistant's port is only
+        known after the simulator started, as in the demo)."""
+        self.audiosocket_host = self._dialplan.audiosocket_host = host
+        self.audiosocket_port = self._dialplan.audiosocket_port = port
+
     # Life cycle ------------------------------------------------------------------------
 
     @property
