@@ -43,6 +43,7 @@ EXPECTED_TABLES = {
     "turn_hourly",
     "transfer_hourly",
     "request_hourly",
+    "intent_hourly",
     "staff_accounts",
     "staff_sessions",
     "audit_events",

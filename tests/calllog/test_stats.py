@@ -13,7 +13,13 @@ from sqlalchemy import select
 
 from tests.calllog.conftest import BACKENDS, Database, open_database
 from tests.calllog.factories import T0, Turn, make_call
-from voicebot.calllog.models import CallHourly, RequestHourly, TransferHourly, TurnHourly
+from voicebot.calllog.models import (
+    CallHourly,
+    IntentHourly,
+    RequestHourly,
+    TransferHourly,
+    TurnHourly,
+)
 from voicebot.calllog.records import CallOutcome, CallRecord, TransferStatus
 from voicebot.calllog.rollups import rebuild_rollups
 from voicebot.calllog.stats import (
@@ -291,7 +297,7 @@ def _rollups(database: Database) -> list[list[tuple[object, ...]]]:
     with database.engine.connect() as connection:
         return [
             sorted(tuple(row) for row in connection.execute(select(table)))
-            for table in (CallHourly, TurnHourly, TransferHourly, RequestHourly)
+            for table in (CallHourly, TurnHourly, IntentHourly, TransferHourly, RequestHourly)
         ]
 
 

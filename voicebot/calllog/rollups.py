@@ -32,6 +32,7 @@ from voicebot.calllog.models import (
     Call,
     Callback,
     CallHourly,
+    IntentHourly,
     RequestHourly,
     Transfer,
     TransferHourly,
@@ -46,6 +47,7 @@ CALLBACKS = cast(Table, Callback.__table__)
 CALL_HOURLY = cast(Table, CallHourly.__table__)
 TURN_HOURLY = cast(Table, TurnHourly.__table__)
 TRANSFER_HOURLY = cast(Table, TransferHourly.__table__)
+INTENT_HOURLY = cast(Table, IntentHourly.__table__)
 REQUEST_HOURLY = cast(Table, RequestHourly.__table__)
 
 AnySelect = Select[*tuple[Any, ...]]
@@ -126,6 +128,17 @@ def _turn_select(where: ColumnElement[bool]) -> AnySelect:
     )
 
 
+def _intent_select(where: ColumnElement[bool]) -> AnySelect:
+    keys = (Call.hour_bucket, Turn.intent)
+    return (
+        select(*keys, func.count())
+        .select_from(TURNS.join(CALLS, Turn.call_pk == Call.id))
+        .where(where)
+        .group_by(*keys)
+        .order_by(*keys)
+    )
+
+
 def _request_select(where: ColumnElement[bool]) -> AnySelect:
     department = func.coalesce(Call.department, NO_DEPARTMENT)
     keys = (Call.hour_bucket, Call.language, department, Turn.intent)
@@ -152,6 +165,7 @@ def _transfer_select(where: ColumnElement[bool]) -> AnySelect:
 _ROLLUPS = (
     (CALL_HOURLY, _call_select, Call.id),
     (TURN_HOURLY, _turn_select, Turn.call_pk),
+    (INTENT_HOURLY, _intent_select, Turn.call_pk),
     (TRANSFER_HOURLY, _transfer_select, Transfer.call_pk),
     (REQUEST_HOURLY, _request_select, Turn.call_pk),
 )

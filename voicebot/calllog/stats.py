@@ -44,6 +44,7 @@ from voicebot.calllog.models import (
     NOT_UNDERSTOOD_MAX_CONFIDENCE,
     Call,
     CallHourly,
+    IntentHourly,
     RequestHourly,
     TransferHourly,
     Turn,
@@ -323,8 +324,12 @@ class CallLogStats:
         then key (None, for calls without department, first).
         """
         dimension = Dimension(dimension)
-        table: Any = TurnHourly if dimension is Dimension.INTENT else CallHourly
-        measure = TurnHourly.turns if dimension is Dimension.INTENT else CallHourly.calls
+        table: Any = CallHourly
+        measure: Any = CallHourly.calls
+        if dimension is Dimension.INTENT:
+            # Unfiltered counts by intent read the small all-languages rollup.
+            table = TurnHourly if scope != ALL else IntentHourly
+            measure = table.turns
         rows = self._grouped(
             table.hour_bucket,
             [getattr(table, str(dimension))],
