@@ -24,6 +24,7 @@ from voicebot.telephony.simulator import (
     SimulatedCall,
     SimulatorTiming,
 )
+from voicebot.telephony.simulator.rights import FULL_RIGHTS
 
 SECRET = "flows-secret"
 TIMING = SimulatorTiming(ring_time=0.05, talk_time=0.05, fallback_wait=0.2)
@@ -171,6 +172,8 @@ async def simulated_pbx(audiosocket_port: int | None = None) -> AsyncIterator[Pb
         audiosocket_port=port,
         username=contract.AMI_USERNAME,
         secret=SECRET,
+        # Every event is recorded; the checks apply manager.conf's own filter to them.
+        ami_rights=FULL_RIGHTS,
         auth_failure_delay=0.05,
         timing=TIMING,
     )

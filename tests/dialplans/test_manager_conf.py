@@ -10,16 +10,18 @@ from tests.support.asterisk_conf import ConfFile
 from voicebot.telephony import contract
 from voicebot.telephony.ami_codec import AmiEvent
 from voicebot.telephony.channels import ChannelDirectory
-
-from .conftest import REPO
-from .flows import run_flows, simulated_pbx
-from .manager_model import (
+from voicebot.telephony.simulator.rights import (
     ACTION_CLASSES,
+    VOICEBOT_RIGHTS,
+    AmiUserRights,
     EventFilters,
     action_allowed,
     event_delivered,
     parse_classes,
 )
+
+from .conftest import REPO
+from .flows import run_flows, simulated_pbx
 
 AMI_MODULE = REPO / "voicebot" / "telephony" / "ami.py"
 
@@ -153,3 +155,16 @@ def test_event_filter_lets_through_exactly_the_directory_events(manager_conf: Co
     for name in ("HangupRequest", "SoftHangupRequest", "Newchannel", "Newexten", "VarSet"):
         assert not delivered(name, "call,all"), name
     assert not delivered("UserEvent", "user,dialplan,all"), "every class of an event is needed"
+
+
+def test_the_simulators_voicebot_user_is_the_shipped_one(manager_conf: ConfFile) -> None:
+    user = manager_conf.section(contract.AMI_USERNAME)
+    shipped = AmiUserRights.parse(
+        user.get("read") or "", user.get("write") or "", user.get_all("eventfilter")
+    )
+    assert VOICEBOT_RIGHTS.read == shipped.read
+    assert VOICEBOT_RIGHTS.write == shipped.write
+    assert [f.pattern for f in VOICEBOT_RIGHTS.filters.include] == [
+        f.pattern for f in shipped.filters.include
+    ]
+    assert not shipped.filters.exclude

@@ -12,9 +12,13 @@ import pytest
 from voicebot.telephony.ami import AmiClient, AmiSettings
 from voicebot.telephony.audiosocket import AudioSocketConnection, AudioSocketServer
 from voicebot.telephony.simulator import AsteriskSimulator, SimulatorTiming
+from voicebot.telephony.simulator.rights import FULL_RIGHTS
 
 USERNAME = "voicebot"
 SECRET = "s3cret"
+HARNESS = "harness"
+"""A second AMI user with every right (Originate, all events), as the recorded Asterisk
+22 run had beside the voicebot user: the simulator's voicebot user is manager.conf's."""
 
 
 class ConnectionCollector:
@@ -56,6 +60,7 @@ async def simulator(audiosocket_server: AudioSocketServer) -> AsyncIterator[Aste
         audiosocket_port=audiosocket_server.port,
         username=USERNAME,
         secret=SECRET,
+        extra_ami_users={HARNESS: (SECRET, FULL_RIGHTS)},
         auth_failure_delay=0.05,
         timing=SimulatorTiming(ring_time=0.05, talk_time=0.05, fallback_wait=0.3),
     )
@@ -80,6 +85,17 @@ def ami_settings(sim: AsteriskSimulator, **overrides: Any) -> AmiSettings:
 @pytest.fixture
 async def ami(simulator: AsteriskSimulator) -> AsyncIterator[AmiClient]:
     client = AmiClient(ami_settings(simulator))
+    await client.connect(timeout=3.0)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+async def harness_ami(simulator: AsteriskSimulator) -> AsyncIterator[AmiClient]:
+    """The harness user's connection: places calls with Originate, sees every event."""
+    client = AmiClient(ami_settings(simulator, username=HARNESS))
     await client.connect(timeout=3.0)
     try:
         yield client

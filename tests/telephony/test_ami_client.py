@@ -28,7 +28,8 @@ async def test_login_succeeds_and_reports_the_banner(
     ami: AmiClient, simulator: AsteriskSimulator
 ) -> None:
     assert ami.connected
-    assert ami.banner is not None and ami.banner.version == (12, 0, 0)
+    # The recorded Asterisk 22.10.1 says 11.0.0 (tests/data/asterisk-22).
+    assert ami.banner is not None and ami.banner.version == (11, 0, 0)
     assert simulator.ami.logins == 1
     assert simulator.ami.action_counts["login"] == 1
 
@@ -46,8 +47,9 @@ async def test_wrong_secret_raises_login_error_with_asterisk_message(
 
 
 async def test_events_reach_listeners_and_subscriptions(
-    ami: AmiClient, simulator: AsteriskSimulator, collector: ConnectionCollector
+    harness_ami: AmiClient, simulator: AsteriskSimulator, collector: ConnectionCollector
 ) -> None:
+    ami = harness_ami  # every event, not only the voicebot user's filtered ones
     seen: list[str] = []
     ami.add_event_listener(lambda event: seen.append(event.name))
     subscription = ami.subscribe()
@@ -190,8 +192,9 @@ async def test_error_response_raises_action_failed_with_asterisk_message(
 
 
 async def test_originate_response_is_delivered_as_an_event_not_a_response(
-    ami: AmiClient, simulator: AsteriskSimulator, collector: ConnectionCollector
+    harness_ami: AmiClient, simulator: AsteriskSimulator, collector: ConnectionCollector
 ) -> None:
+    ami = harness_ami  # the voicebot user may not Originate
     subscription = ami.subscribe()
     result = await ami.originate("Local/s@citizen", context=INCOMING_CONTEXT, exten="s", priority=1)
     assert result.response.message == "Originate successfully queued"
@@ -268,3 +271,21 @@ async def test_a_connector_that_never_reached_asterisk_says_so_at_warning(
         assert not status.connected and status.logins == 0 and status.failed_attempts >= 1
     finally:
         await client.close()
+
+
+async def test_the_voicebot_user_gets_only_its_filtered_events_and_may_not_originate(
+    ami: AmiClient, simulator: AsteriskSimulator, collector: ConnectionCollector
+) -> None:
+    # As the recorded Asterisk 22.10.1 did with dialplans/manager.conf: no FullyBooted
+    # (class system), only UserEvent, Hangup and Rename, and Originate refused.
+    subscription = ami.subscribe()
+    call = await simulator.place_call()
+    await collector.next()
+    await call.hangup()
+    names: list[str] = []
+    async with asyncio.timeout(2):
+        while "Hangup" not in names:
+            names.append((await subscription.get()).name)
+    assert names == ["UserEvent", "Hangup"]
+    with pytest.raises(AmiActionFailed, match="Permission denied"):
+        await ami.originate("Local/s@citizen", context=INCOMING_CONTEXT, exten="s", wait=False)

@@ -13,7 +13,12 @@ import pytest
 from voicebot.telephony.ami import AmiClient
 from voicebot.telephony.ami_codec import AmiResponse, AmiStreamDecoder
 from voicebot.telephony.audiosocket import AudioSocketServer, CloseReason
-from voicebot.telephony.audiosocket_codec import AudioMessage, DtmfMessage, encode
+from voicebot.telephony.audiosocket_codec import (
+    AudioMessage,
+    AudioSocketMessage,
+    DtmfMessage,
+    encode,
+)
 from voicebot.telephony.contract import (
     DEFAULT_OPERATOR_EXTEN,
     DEPARTMENTS_CONTEXT,
@@ -33,16 +38,15 @@ from .conftest import SECRET, USERNAME, ConnectionCollector
 
 
 async def test_originate_emits_the_observed_event_order(
-    ami: AmiClient, simulator: AsteriskSimulator, collector: ConnectionCollector
+    harness_ami: AmiClient, simulator: AsteriskSimulator, collector: ConnectionCollector
 ) -> None:
-    await ami.originate("Local/s@citizen", context=INCOMING_CONTEXT, exten="s", priority=1)
+    await harness_ami.originate("Local/s@citizen", context=INCOMING_CONTEXT, exten="s", priority=1)
     call = await simulator.next_call(timeout=2)
     await collector.next()
     names = [event.name for event in call.events]
-    assert names[:10] == [
+    assert names[:9] == [
         "Newchannel",
         "Newchannel",
-        "Newexten",
         "LocalBridge",
         "DialBegin",
         "OriginateResponse",
@@ -54,8 +58,10 @@ async def test_originate_emits_the_observed_event_order(
     first, second = call.events[0].headers, call.events[1].headers
     assert first.get("Channel", "").endswith(";1") and first.get("ChannelStateDesc") == "Down"
     assert second.get("Channel", "").endswith(";2") and second.get("ChannelStateDesc") == "Ring"
-    assert call.events[8].headers.get("DialStatus") == "ANSWER"
-    assert "UserEvent" in names[10:]
+    assert call.events[7].headers.get("DialStatus") == "ANSWER"
+    # Context=voicebot-incoming in the Originate: the ;1 half runs the dialplan.
+    assert call.channel.name.endswith(";1")
+    assert "UserEvent" in names[9:]
     await call.hangup()
 
 
@@ -79,8 +85,10 @@ async def test_redirect_closes_audiosocket_without_hangup_frame_then_dials(
         if e.name == "Newexten" and e.headers.get("Context") == DEPARTMENTS_CONTEXT
     )
     assert (redirect_exten.get("Exten"), redirect_exten.get("Priority")) == ("2001", "1")
-    assert names[-4:] == ["SoftHangupRequest", "HangupRequest", "Hangup", "Cdr"]
-    hangup = call.events[-2].headers
+    # Hangup() runs the h extension too (recorded), and no Cdr without cdr_manager.
+    assert names[-5:] == ["Newexten", "Newexten", "SoftHangupRequest", "HangupRequest", "Hangup"]
+    assert call.events[-5].headers.get("Exten") == "h"
+    hangup = call.events[-1].headers
     assert (hangup.get("Cause"), hangup.get("Cause-txt")) == ("16", "Normal Clearing")
     assert "UserEvent" in after
 
@@ -107,11 +115,10 @@ async def test_channel_mode_bridges_an_audiosocket_channel(
             f"AudioSocket/127.0.0.1:{audiosocket_server.port}-{call.call_id}"
         )
         end = names.index("BridgeLeave")
-        assert names[end : end + 5] == [
+        assert names[end : end + 4] == [
             "BridgeLeave",
             "BridgeLeave",
             "Hangup",
-            "Cdr",
             "BridgeDestroy",
         ]
     finally:
@@ -199,7 +206,7 @@ async def test_assistant_hangup_frame_after_vb_done_ends_the_channel(
     await call.wait_ended(timeout=2)
     assert call.hangup_from_assistant
     assert _dialled(call) == []
-    assert [e.name for e in call.events][-2:] == ["Hangup", "Cdr"]
+    assert [e.name for e in call.events][-3:] == ["SoftHangupRequest", "HangupRequest", "Hangup"]
 
 
 async def test_assistant_leaving_without_vb_done_sends_the_caller_to_the_operator(
@@ -270,7 +277,7 @@ async def test_caller_hanging_up_while_a_department_rings_reports_cancel(
     result = [e.headers for e in call.events if e.name == "UserEvent"][-1]
     assert (result.get("DialStatus"), result.get("Target")) == ("CANCEL", "2005")
     assert names.index("HangupRequest") < names.index("UserEvent", names.index("DialBegin"))
-    assert names[-2:] == ["Hangup", "Cdr"]
+    assert names[-1] == "Hangup"
 
 
 def _dialled(call: SimulatedCall) -> list[str]:
@@ -375,7 +382,21 @@ async def test_ami_hangup_ends_the_call_and_its_audiosocket(
     async with asyncio.timeout(2):
         await conn.wait_closed()
     assert conn.close_reason is CloseReason.PEER_CLOSED
-    assert [e.name for e in call.events][-3:] == ["SoftHangupRequest", "Hangup", "Cdr"]
+    assert [e.name for e in call.events][-2:] == ["SoftHangupRequest", "Hangup"]
+
+
+async def test_cdr_events_come_only_with_cdr_manager(
+    audiosocket_server: AudioSocketServer, collector: ConnectionCollector
+) -> None:
+    sim = AsteriskSimulator(audiosocket_port=audiosocket_server.port, cdr_manager=True)
+    await sim.start()
+    try:
+        call = await sim.place_call()
+        await collector.next()
+        await call.hangup()
+        assert [e.name for e in call.events][-2:] == ["Hangup", "Cdr"]
+    finally:
+        await sim.stop()
 
 
 async def test_with_no_frame_either_way_audiosocket_ends_after_the_timeout() -> None:
@@ -424,3 +445,47 @@ async def test_the_assistants_keepalive_holds_a_silent_caller_past_the_timeout(
         await call.hangup()
     finally:
         await sim.stop()
+
+
+async def test_a_live_caller_leg_streams_silence_and_pauses_around_a_key(
+    simulator: AsteriskSimulator, collector: ConnectionCollector
+) -> None:
+    # Recorded: a live caller's silence arrives as all-zero frames every 20 ms, and the
+    # frames stop for about 140 ms around a key, whose 0x03 comes when the key ends.
+    call = await simulator.place_call()
+    conn = await collector.next()
+    call.start_media()
+    arrivals: list[tuple[float, AudioSocketMessage]] = []
+    async with asyncio.timeout(5):
+        while len(arrivals) < 25:
+            message = await conn.receive()
+            assert message is not None
+            arrivals.append((time.monotonic(), message))
+        pressed = asyncio.ensure_future(call.send_dtmf("5"))
+        while not any(isinstance(m, DtmfMessage) for _, m in arrivals):
+            message = await conn.receive()
+            assert message is not None
+            arrivals.append((time.monotonic(), message))
+        await pressed
+    assert all(m == AudioMessage(bytes(320)) for _, m in arrivals[:25])
+    key_at = next(at for at, m in arrivals if isinstance(m, DtmfMessage))
+    before = [at for at, m in arrivals if isinstance(m, AudioMessage) and at < key_at]
+    assert key_at - before[-1] >= 0.1  # no caller frame while the key was down
+    call.stop_media()
+    await call.hangup()
+
+
+async def test_the_screen_pop_is_set_with_newcallerid_and_shown_to_the_department(
+    ami: AmiClient, simulator: AsteriskSimulator, collector: ConnectionCollector
+) -> None:
+    call = await simulator.place_call()
+    await collector.next()
+    await ami.setvar(call.channel.name, "VB_SCREEN_POP", "Propreté publique: mes poubelles")
+    await ami.redirect(call.channel.name, DEPARTMENTS_CONTEXT, "2003")
+    await call.wait_ended(timeout=3)
+    pop = next(e.headers for e in call.events if e.name == "NewCallerid")
+    assert pop.get("Channel") == call.channel.name
+    assert pop.get("CallerIDName") == "Propreté publique: mes poubelles"
+    ringing = next(e.headers for e in call.events if e.name == "DialBegin")
+    assert ringing.get("DestCallerIDName") == "Propreté publique: mes poubelles"
+    assert any(e.name == "NewConnectedLine" for e in call.events)

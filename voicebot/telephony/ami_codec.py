@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Final
+from typing import Final, overload
 
 CRLF: Final = b"\r\n"
 MAX_ACTION_LINE: Final = 1024
@@ -113,6 +113,13 @@ class AmiHeaders:
             assert self._text is not None
             self._items = split_headers(self._text)[0]
         return self._items
+
+    @overload
+    def get(self, key: str) -> str | None: ...
+    @overload
+    def get(self, key: str, default: str) -> str: ...
+    @overload
+    def get(self, key: str, default: str | None) -> str | None: ...
 
     def get(self, key: str, default: str | None = None) -> str | None:
         """Value of the first header named ``key``."""

@@ -303,8 +303,11 @@ class AudioSocketServer:
         uuid_timeout: float = 5.0,
         max_payload: int = DEFAULT_MAX_PAYLOAD,
         reuse_port: bool = False,
+        keepalive: bool = True,
     ) -> None:
         self._handler = handler
+        self._keepalive = keepalive
+        """Send silence when nothing plays (off only to reproduce an assistant without it)."""
         self._reuse_port = reuse_port
         self._host = host
         self._port = port
@@ -404,7 +407,9 @@ class AudioSocketServer:
             await _abort(writer)
             return
         call_id, rest = handshake
-        conn = AudioSocketConnection(call_id, reader, writer, decoder, peer=peer)
+        conn = AudioSocketConnection(
+            call_id, reader, writer, decoder, peer=peer, keepalive=self._keepalive
+        )
         self._connections[task] = conn
         _LOGGER.info("AudioSocket call %s: connected from %s", call_id, peer)
         conn.start(rest)

@@ -5,7 +5,12 @@ Reproduces main/manager.c as seen from a client: the banner line on connect
 (process_message()), a failed Login answered after a one-second sleep and followed by the
 session closing (action_login() returns -1), ``Response``/``ActionID``/``Message`` header
 order (astman_send_response_full()), events as ``Event:`` + ``Privilege:`` + body
-(__ast_manager_event_multichan()), and FullyBooted right after a successful login.
+(__ast_manager_event_multichan()), FullyBooted right after a successful login, and the
+user's permissions (``rights``): events only of classes it reads and through its event
+filters, actions only of classes it writes ("Permission denied" otherwise). The default
+user is dialplans/manager.conf's voicebot user, so, as a recorded Asterisk 22.10.1 did,
+it gets no FullyBooted (class system) and only UserEvent, Hangup and Rename events;
+``extra_users`` may add a harness user with every right (Originate for test calls).
 Channel actions (Setvar, Redirect, Originate...) are passed to the PBX model in
 ``asterisk.py`` through ``ActionHandler``.
 """
@@ -17,10 +22,11 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Final
 
 from voicebot.telephony.ami_codec import AmiActionDecoder, AmiHeaders, encode_block
+from voicebot.telephony.simulator.rights import VOICEBOT_RIGHTS, AmiUserRights
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -39,10 +45,18 @@ PRIV_SYSTEM: Final = "system,all"
 class AmiSession:
     """One client connection to the simulated manager interface."""
 
-    def __init__(self, writer: asyncio.StreamWriter, peer: str) -> None:
+    def __init__(
+        self,
+        writer: asyncio.StreamWriter,
+        peer: str,
+        sent_log: list[tuple[str, Fields]] | None = None,
+    ) -> None:
         self.peer = peer
+        self._sent_log = sent_log
         self.authenticated = False
         self.username = ""
+        self.rights: AmiUserRights = VOICEBOT_RIGHTS
+        """The logged-in user's permissions."""
         self.events_enabled = True
         self._writer = writer
 
@@ -55,6 +69,8 @@ class AmiSession:
         """Write one block."""
         if not self._writer.is_closing():
             self._writer.write(encode_block(fields))
+            if self._sent_log is not None:
+                self._sent_log.append((self.username, list(fields)))
 
     def respond(
         self,
@@ -79,9 +95,12 @@ class AmiSession:
         self.send(fields)
 
     def send_event(self, name: str, privilege: str, fields: Fields) -> None:
-        """Write an event block to this session if it asked for events."""
+        """Write an event block to this session if it asked for events and its user's
+        read classes and event filters let it through."""
         if self.authenticated and self.events_enabled:
-            self.send([("Event", name), ("Privilege", privilege), *fields])
+            block = [("Event", name), ("Privilege", privilege), *fields]
+            if self.rights.receives(block):
+                self.send(block)
 
     async def send_raw(self, data: bytes) -> None:
         """Write bytes as they are and wait for the transport to take them."""
@@ -110,7 +129,9 @@ class SimulatedAmiServer:
         port: int = 0,
         username: str = "voicebot",
         secret: str = "voicebot",
-        ami_version: str = "12.0.0",
+        rights: AmiUserRights = VOICEBOT_RIGHTS,
+        extra_users: Mapping[str, tuple[str, AmiUserRights]] | None = None,
+        ami_version: str = "11.0.0",
         auth_failure_delay: float = 1.0,
     ) -> None:
         self._handler = handler
@@ -118,6 +139,11 @@ class SimulatedAmiServer:
         self._port = port
         self.username = username
         self.secret = secret
+        self.users: dict[str, tuple[str, AmiUserRights]] = {
+            username: (secret, rights),
+            **(extra_users or {}),
+        }
+        """User name -> (secret, rights)."""
         self.ami_version = ami_version
         self.auth_failure_delay = auth_failure_delay
         """Asterisk sleeps 1 s before answering a bad Login (manager.c action_login())."""
@@ -133,6 +159,9 @@ class SimulatedAmiServer:
         """While True, actions are read but never answered (a hung Asterisk)."""
         self.ignored_actions = 0
         """Actions swallowed while frozen."""
+        self.sent_log: list[tuple[str, Fields]] | None = None
+        """When a list: every block written to a session, with its user (for tests that
+        compare the simulator's output with recorded traces); None records nothing."""
 
     @property
     def port(self) -> int:
@@ -191,7 +220,9 @@ class SimulatedAmiServer:
         assert task is not None
         self._tasks.add(task)
         peername = writer.get_extra_info("peername")
-        session = AmiSession(writer, f"{peername[0]}:{peername[1]}" if peername else "?")
+        session = AmiSession(
+            writer, f"{peername[0]}:{peername[1]}" if peername else "?", self.sent_log
+        )
         self._sessions.add(session)
         try:
             writer.write(f"Asterisk Call Manager/{self.ami_version}\r\n".encode())
@@ -241,6 +272,9 @@ class SimulatedAmiServer:
                 action, "Success", extra=[("Ping", "Pong"), ("Timestamp", f"{now:.6f}")]
             )
             return True
+        if not session.rights.may_run(name):
+            session.respond(action, "Error", "Permission denied")
+            return True
         if not await self._handler(name, action, session):
             session.respond(
                 action,
@@ -254,12 +288,14 @@ class SimulatedAmiServer:
         if session.authenticated:
             session.respond(action, "Success", "Already authenticated")
             return True
-        if action.get("Username") != self.username or action.get("Secret") != self.secret:
+        user = self.users.get(action.get("Username") or "")
+        if user is None or action.get("Secret") != user[0]:
             await asyncio.sleep(self.auth_failure_delay)
             session.respond(action, "Error", "Authentication failed")
             return False
         session.authenticated = True
-        session.username = self.username
+        session.username = action.get("Username") or ""
+        session.rights = user[1]
         session.events_enabled = (action.get("Events") or "on").lower() not in ("off", "no", "0")
         self.logins += 1
         session.respond(action, "Success", "Authentication accepted")

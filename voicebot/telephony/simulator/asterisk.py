@@ -3,8 +3,9 @@
 ``AsteriskSimulator`` combines the manager interface (``ami``) with a small PBX
 model running the project's dialplan (dialplans/extensions.conf, contexts
 ``voicebot-incoming`` and ``voicebot-departments``, see ``dialplan``) and
-emitting the AMI events a real Asterisk emits, in the order observed on an Asterisk built
-from master:
+emitting the AMI events a real Asterisk emits. What the voicebot user receives is held
+against a capture of a real Asterisk 22.10.1 (tests/data/asterisk-22), scenario by
+scenario, in tests/telephony/test_simulator_traces.py:
 
 * Incoming call, incoming context: Newchannel (Ring), Newexten Answer, Newstate Up,
   Newexten Set, VarSet VB_UUID, Newexten UserEvent, UserEvent VoicebotCall (snapshot +
@@ -13,21 +14,27 @@ from master:
   is ``Dial(AudioSocket/host:port/uuid/c(slin))`` instead: Newchannel
   ``AudioSocket/host:port-<uuid>``, DialBegin, Newstate Up, DialEnd ANSWER, BridgeCreate,
   BridgeEnter x2 (and BridgeLeave x2, Hangup, BridgeDestroy at the end).
+* ``place_call`` is a SIP caller (one channel); ``place_local_call`` a Local channel pair
+  as the capture placed them, ``;2`` running the dialplan and ``;1`` the caller, whose
+  half hangs up first when the caller does and last when the dialplan ends the call.
 * When AudioSocket ends without a Redirect (the assistant closed it, sent 0x00 or
-  something invalid, or could not be reached): Hangup() if the assistant set VB_DONE=1,
-  otherwise the operator extension is dialled like a department.
+  something invalid, could not be reached, or 2 s passed without a frame either way):
+  Hangup() if the assistant set VB_DONE=1, otherwise the operator extension is dialled
+  like a department.
 * Originate of ``Local/<exten>@<ctx>``: "Originate successfully queued", Newchannel ``;1``
-  (Down), Newchannel ``;2`` (Ring), Newexten, LocalBridge, DialBegin, OriginateResponse
-  (an event that also carries ``Response:``), Newstate Up x2, DialEnd ANSWER, then ``;1``
-  runs the incoming context.
+  (Down), Newchannel ``;2`` (Ring), LocalBridge, DialBegin, OriginateResponse (an event
+  that also carries ``Response:``), Newstate Up x2, DialEnd ANSWER; the half that enters
+  the incoming context (``;2`` for ``Local/s@voicebot-incoming``) is the call's channel.
 * Redirect of the caller's channel: "Redirect successful", AudioSocket EOF about 1 ms
   later (no 0x00), Newexten for the new extension, the Dial outcome per the department's
   configured behaviour reported as UserEvent VoicebotDialResult (UUID, DialStatus,
-  Target), then SoftHangupRequest / HangupRequest / Hangup (cause 16) / Cdr. After BUSY,
+  Target), then the ``h`` extension (it runs after Hangup() too), SoftHangupRequest /
+  HangupRequest / Hangup (cause 16). Cdr events only with ``cdr_manager``. After BUSY,
   NOANSWER or CHANUNAVAIL the channel waits ``fallback_wait`` seconds for another
   Redirect (to the operator) before dialling the operator itself. A caller hanging up
   during a Dial gets HangupRequest, the ``h`` extension's VoicebotDialResult (CANCEL or
-  ANSWER), then Hangup.
+  ANSWER), then Hangup. With ``dial_prefix="Local/"`` departments are Local pairs with
+  the recorded hangup causes (busy: 0 and 17, no answer: 0 and 0).
 
 Action replies reproduce main/manager.c: action_setvar() "Variable Set", action_getvar()
 (Variable/Value), action_redirect() "Redirect successful" and its error texts,
@@ -41,7 +48,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from voicebot.telephony import contract
@@ -59,7 +66,6 @@ from voicebot.telephony.simulator.call import (
 )
 from voicebot.telephony.simulator.channels import (
     ChannelState,
-    SimChannel,
     new_channel,
 )
 from voicebot.telephony.simulator.dialplan import (
@@ -69,6 +75,7 @@ from voicebot.telephony.simulator.dialplan import (
     SimulatorTiming,
 )
 from voicebot.telephony.simulator.events import ChannelEvents
+from voicebot.telephony.simulator.rights import VOICEBOT_RIGHTS, AmiUserRights
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -85,13 +92,18 @@ class AsteriskSimulator:
         ami_port: int = 0,
         username: str = "voicebot",
         secret: str = "voicebot",
-        ami_version: str = "12.0.0",
+        ami_rights: AmiUserRights = VOICEBOT_RIGHTS,
+        extra_ami_users: Mapping[str, tuple[str, AmiUserRights]] | None = None,
+        ami_version: str = "11.0.0",
         auth_failure_delay: float = 1.0,
         bot_context: str = contract.INCOMING_CONTEXT,
         department_context: str = contract.DEPARTMENTS_CONTEXT,
         operator_exten: str = contract.DEFAULT_OPERATOR_EXTEN,
         mode: AudioSocketMode = AudioSocketMode.APPLICATION,
         timing: SimulatorTiming | None = None,
+        dial_prefix: str = "PJSIP/",
+        dial_suffix: str = "",
+        cdr_manager: bool = False,
     ) -> None:
         self.ami = SimulatedAmiServer(
             self._handle_action,
@@ -99,6 +111,8 @@ class AsteriskSimulator:
             port=ami_port,
             username=username,
             secret=secret,
+            rights=ami_rights,
+            extra_users=extra_ami_users,
             ami_version=ami_version,
             auth_failure_delay=auth_failure_delay,
         )
@@ -113,7 +127,7 @@ class AsteriskSimulator:
         self.actions: list[RecordedAction] = []
         """Every AMI action received, in order."""
         self.global_variables: dict[str, str] = {}
-        self._ev = ChannelEvents(self.ami)
+        self._ev = ChannelEvents(self.ami, cdr_manager=cdr_manager)
         self._dialplan = SimulatedDialplan(
             self._ev,
             lambda call, cause, requests: self._end_call(call, cause, requests=requests),
@@ -124,6 +138,8 @@ class AsteriskSimulator:
             operator_exten=operator_exten,
             mode=mode,
             timing=self.timing,
+            dial_prefix=dial_prefix,
+            dial_suffix=dial_suffix,
         )
         self.departments = self._dialplan.departments
         """Behaviour per extension; unlisted extensions answer."""
@@ -255,12 +271,18 @@ class AsteriskSimulator:
         )
 
     def on_caller_hangup(self, call: SimulatedCall, *, with_assistant: bool) -> None:
-        """The caller hung up (remote BYE): HangupRequest, the ``h`` extension, Hangup."""
+        """The caller hung up (remote BYE): the caller's Local half first (as recorded),
+        HangupRequest, the legs of a Dial() in progress, the ``h`` extension, Hangup."""
         if with_assistant:
             self._dialplan.leave_audiosocket_bridge(call)
+        if call.caller_leg is not None:
+            self._ev.hangup_channel(call.caller_leg, 16, call)
         self._ev.emit("HangupRequest", PRIV_CALL, [*call.channel.snapshot(), ("Cause", "16")], call)
         if call.department_task is not None and not call.department_task.done():
             call.department_task.cancel()
+            for leg in call.related:
+                if leg is not call.caller_leg and not leg.name.startswith("AudioSocket/"):
+                    self._ev.hangup_channel(leg, 16, call)
         self._dialplan.run_hangup_extension(call)
         self._end_call(call, 16, requests=())
 
@@ -430,23 +452,70 @@ class AsteriskSimulator:
                 ],
             )
             return False
+        await self._local_call(
+            resource,
+            context=context,
+            exten=exten,
+            caller_num=caller_id,
+            caller_name="",
+            id_fields=id_fields,
+        )
+        return True
+
+    async def place_local_call(
+        self, caller_id: str = "0470000000", caller_name: str = "", exten: str = "s"
+    ) -> SimulatedCall:
+        """A call as the recorded Asterisk 22 run placed them (a harness's ``Originate
+        Local/<exten>@<bot context>``): ``;2`` runs the dialplan and is the channel the
+        assistant sees, ``;1`` is the caller's side; returns once connected."""
+        return await self._local_call(
+            f"{exten}@{self.bot_context}",
+            context="e2e-caller",
+            exten="live",
+            caller_num=caller_id,
+            caller_name=caller_name,
+            id_fields=[],
+        )
+
+    async def _local_call(
+        self,
+        resource: str,
+        *,
+        context: str,
+        exten: str,
+        caller_num: str,
+        caller_name: str,
+        id_fields: list[tuple[str, str]],
+    ) -> SimulatedCall:
+        """A Local channel pair: ``;2`` starts at ``resource`` (exten@context), ``;1`` runs
+        ``context``,``exten``. Whichever half enters the bot context is the call's."""
         local_exten, _, local_context = resource.partition("@")
-        one = new_channel(f"Local/{resource}", context=context, exten=exten, suffix=";1")
-        two = SimChannel(
-            name=one.name[:-2] + ";2",
-            uniqueid=f"{one.uniqueid}1",
-            linkedid=one.linkedid,
+        one = new_channel(
+            f"Local/{resource}",
+            context=context,
+            exten=exten,
+            caller_num=caller_num,
+            caller_name=caller_name,
+            suffix=";1",
+        )
+        two = new_channel(
+            "",
             context=local_context or "default",
             exten=local_exten or "s",
             state=ChannelState.RING,
-            caller_num=caller_id,
+            caller_num=caller_num,
+            caller_name=caller_name,
+            linkedid=one.linkedid,
         )
-        call = SimulatedCall(self, one, uuid.uuid4())
-        call.related.append(two)
+        two.name = one.name[:-2] + ";2"
+        two.connected_num, two.connected_name = caller_num, caller_name
+        dialplan_half, caller_half = (two, one) if two.context == self.bot_context else (one, two)
+        call = SimulatedCall(self, dialplan_half, uuid.uuid4())
+        call.related.append(caller_half)
+        call.caller_leg = caller_half
         self._register(call)
         self._ev.newchannel(one, call)
         self._ev.newchannel(two, call)
-        self._ev.newexten(two, "NoOp", "simulated citizen", call)
         local_fields = [
             *one.snapshot("LocalOne"),
             *two.snapshot("LocalTwo"),
@@ -456,6 +525,8 @@ class AsteriskSimulator:
         ]
         self._ev.emit("LocalBridge", PRIV_CALL, local_fields, call)
         self._ev.dial("DialBegin", None, one, ("DialString", resource), call)
+        # The recorded order of OriginateResponse against LocalBridge, DialBegin and the
+        # answer varies from call to call: nothing may rely on it.
         self._ev.emit(
             "OriginateResponse",
             PRIV_CALL,
@@ -467,18 +538,20 @@ class AsteriskSimulator:
                 ("Exten", exten),
                 ("Reason", "4"),
                 ("Uniqueid", one.uniqueid),
-                ("CallerIDNum", caller_id or "<unknown>"),
-                ("CallerIDName", "<unknown>"),
+                ("CallerIDNum", caller_num or "<unknown>"),
+                ("CallerIDName", caller_name or "<unknown>"),
             ],
             call,
         )
         self._ev.newstate(two, ChannelState.UP, call)
         self._ev.newstate(one, ChannelState.UP, call)
         self._ev.dial("DialEnd", None, one, ("DialStatus", "ANSWER"), call)
-        if context == self.bot_context:
+        if dialplan_half.context == self.bot_context:
             await self._run_bot_context(call)
+        else:
+            self._ev.newexten(dialplan_half, "NoOp", "simulated citizen", call)
         self._new_calls.put_nowait(call)
-        return True
+        return call
 
     async def _action_core_show_channels(self, action: AmiHeaders, session: AmiSession) -> None:
         session.respond(action, "Success", "Channels will follow", event_list="start")
@@ -502,10 +575,11 @@ class AsteriskSimulator:
             )
         session.send(
             [
+                # Recorded on 22.10.1: ActionID second, as in every list event.
                 ("Event", "CoreShowChannelsComplete"),
+                *id_fields,
                 ("EventList", "Complete"),
                 ("ListItems", str(len(self._ev.channels))),
-                *id_fields,
             ]
         )
 

@@ -6,7 +6,9 @@ every channel event starts with the channel snapshot (Channel, ChannelState,
 ChannelStateDesc, CallerIDNum, CallerIDName, ConnectedLineNum, ConnectedLineName,
 Language, AccountCode, Context, Exten, Priority, Uniqueid, Linkedid), two-channel events
 repeat it with a prefix (``Dest`` for DialBegin/DialEnd, ``LocalOne``/``LocalTwo`` for
-LocalBridge), and unknown caller ids read ``<unknown>`` (S_OR(..., "<unknown>")).
+LocalBridge), unknown caller ids read ``<unknown>`` (S_OR(..., "<unknown>")), and
+caller-id and connected-line names come C-escaped (ast_escape_c(): a recorded Asterisk
+22.10.1 sent ``n\\'ont`` for "n'ont").
 """
 
 from __future__ import annotations
@@ -106,9 +108,9 @@ class SimChannel:
             (f"{prefix}ChannelState", str(int(self.state))),
             (f"{prefix}ChannelStateDesc", STATE_DESC[self.state]),
             (f"{prefix}CallerIDNum", self.caller_num or "<unknown>"),
-            (f"{prefix}CallerIDName", self.caller_name or "<unknown>"),
+            (f"{prefix}CallerIDName", escape_c(self.caller_name) or "<unknown>"),
             (f"{prefix}ConnectedLineNum", self.connected_num or "<unknown>"),
-            (f"{prefix}ConnectedLineName", self.connected_name or "<unknown>"),
+            (f"{prefix}ConnectedLineName", escape_c(self.connected_name) or "<unknown>"),
             (f"{prefix}Language", self.language),
             (f"{prefix}AccountCode", self.accountcode),
             (f"{prefix}Context", self.context),
@@ -152,6 +154,26 @@ class SimChannel:
             ("UniqueID", self.uniqueid),
             ("UserField", self.userfield),
         ]
+
+
+_C_ESCAPES: Final = {
+    "\a": "\\a",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\v": "\\v",
+    "\\": "\\\\",
+    "'": "\\'",
+    '"': '\\"',
+    "?": "\\?",
+}
+
+
+def escape_c(text: str) -> str:
+    """ast_escape_c() (main/utils.c): C escapes for controls, backslash, quotes and '?'."""
+    return "".join(_C_ESCAPES.get(char, char) for char in text)
 
 
 def new_channel(

@@ -138,8 +138,15 @@ class SimulatedDialplan:
         operator_exten: str,
         mode: AudioSocketMode,
         timing: SimulatorTiming,
+        dial_prefix: str = _DIAL_PREFIX,
+        dial_suffix: str = "",
     ) -> None:
         self._ev = events
+        self.dial_prefix = dial_prefix
+        """VOICEBOT_DIAL_PREFIX: ``PJSIP/`` (one callee channel) or ``Local/`` (a pair, as
+        FreePBX setups and the recorded Asterisk 22 run dial departments)."""
+        self.dial_suffix = dial_suffix
+        """VOICEBOT_DIAL_SUFFIX, e.g. ``@from-internal`` with ``Local/``."""
         self._end_call = end_call
         self.audiosocket_host = audiosocket_host
         self.audiosocket_port = audiosocket_port
@@ -303,14 +310,15 @@ class SimulatedDialplan:
             priority=DepartmentStep.SET_DIALLED,
         )
         self._ev.varset(channel, "VB_DIALLED", exten, call)
-        self._write_call_report(channel)
+        self._ev.varset(channel, "VB_RESULT_SENT", "0", call)
+        self._write_call_report(channel, call)
         whisper = channel.variables.get(contract.VAR_WHISPER, "")
         timeout = channel.variables.get(contract.VAR_RING_TIMEOUT) or _RING_TIMEOUT
         options = f"g{_RINGBACK}" + (f"A({whisper})" if whisper else "")
         self._ev.newexten(
             channel,
             "Dial",
-            f"{_DIAL_PREFIX}{exten},{timeout},{options}",
+            f"{self.dial_prefix}{exten}{self.dial_suffix},{timeout},{options}",
             call,
             priority=DepartmentStep.DIAL_WITH_WHISPER if whisper else DepartmentStep.DIAL,
         )
@@ -320,10 +328,10 @@ class SimulatedDialplan:
         if behaviour is not DepartmentBehaviour.UNAVAILABLE:
             await self._ring_department(call, exten, behaviour, cause)
         self._dialling.pop(call.call_id, None)
+        self._ev.varset(channel, "VB_RESULT_SENT", "1", call)
         self._report_dial(call, DepartmentStep.USER_EVENT, status, exten)
         if behaviour is DepartmentBehaviour.ANSWER:
-            self._ev.newexten(channel, "Hangup", "", call, priority=DepartmentStep.HANGUP)
-            self._end_call(call, 16, ("SoftHangupRequest", "HangupRequest"))
+            self._hang_up_in_departments(call)
             return None
         self._ev.newexten(
             channel, "StartMusicOnHold", _MOH_CLASS, call, priority=DepartmentStep.START_MOH
@@ -345,8 +353,7 @@ class SimulatedDialplan:
             priority=DepartmentStep.OPERATOR_CHECK,
         )
         if exten == self.operator_exten:
-            self._ev.newexten(channel, "Hangup", "", call, priority=DepartmentStep.HANGUP)
-            self._end_call(call, 16, ("SoftHangupRequest", "HangupRequest"))
+            self._hang_up_in_departments(call)
             return None
         self._ev.newexten(
             channel,
@@ -357,7 +364,13 @@ class SimulatedDialplan:
         )
         return self.operator_exten
 
-    def _write_call_report(self, channel: SimChannel) -> None:
+    def _hang_up_in_departments(self, call: SimulatedCall) -> None:
+        """``Hangup()``: the ``h`` extension runs after it too (it finds the result sent)."""
+        self._ev.newexten(call.channel, "Hangup", "", call, priority=DepartmentStep.HANGUP)
+        self._run_h(call, dialling=None)
+        self._end_call(call, 16, ("SoftHangupRequest", "HangupRequest"))
+
+    def _write_call_report(self, channel: SimChannel, call: SimulatedCall) -> None:
         """``Set(CDR(userfield)=voicebot|...)`` and the screen pop, as Asterisk does them:
         the userfield cut at 255 bytes (ast_copy_string(), whatever character it splits),
         CALLERID(name) from VB_SCREEN_POP as the assistant sent it."""
@@ -373,7 +386,7 @@ class SimulatedDialplan:
         raw = userfield.encode("utf-8")[:CDR_USERFIELD_BYTES]
         channel.userfield = raw.decode("utf-8", errors="surrogateescape")
         if _SCREEN_POP == "yes" and get(contract.VAR_SCREEN_POP):
-            channel.caller_name = get(contract.VAR_SCREEN_POP, "")
+            self._ev.new_caller_id(channel, get(contract.VAR_SCREEN_POP, ""), call)
 
     def _report_dial(self, call: SimulatedCall, priority: int, status: str, target: str) -> None:
         event = contract.UserEventName.DIAL_RESULT
@@ -397,10 +410,13 @@ class SimulatedDialplan:
         It reports the interrupted Dial() (CANCEL while ringing, ANSWER once bridged);
         call it after the HangupRequest and before the channel's Hangup event.
         """
-        channel = call.channel
-        if channel.context != self.department_context:
+        if call.channel.context != self.department_context:
             return
-        dialling = self._dialling.pop(call.call_id, None)
+        self._run_h(call, self._dialling.pop(call.call_id, None))
+
+    def _run_h(self, call: SimulatedCall, dialling: tuple[str, str] | None) -> None:
+        """The ``h`` extension; ``dialling`` is the Dial() it interrupts (none: result sent)."""
+        channel = call.channel
         self._ev.newexten(
             channel,
             "GotoIf",
@@ -416,41 +432,80 @@ class SimulatedDialplan:
             channel, "NoOp", f"voicebot call {call.call_id} ended", call, priority=HangupStep.NOOP
         )
 
-    async def _ring_department(
-        self, call: SimulatedCall, exten: str, behaviour: DepartmentBehaviour, cause: int
-    ) -> None:
+    def callee_legs(self, call: SimulatedCall, exten: str) -> tuple[SimChannel, SimChannel]:
+        """The channels Dial() creates: (dialled side, phone side); the same channel for
+        ``PJSIP/``, the two halves of a Local channel for ``Local/``."""
         channel = call.channel
-        callee = new_channel(
-            f"PJSIP/{exten}",
-            context="from-internal",
-            exten=exten,
+        if self.dial_prefix.lower() != "local/":
+            callee = new_channel(
+                f"{self.dial_prefix}{exten}",
+                context="from-internal",
+                exten=exten,
+                linkedid=channel.linkedid,
+                caller_num=channel.caller_num,
+                caller_name=channel.caller_name,
+            )
+            return callee, callee
+        target, _, context = f"{exten}{self.dial_suffix}".partition("@")
+        one = new_channel(
+            f"Local/{exten}{self.dial_suffix}",
+            context=context or "default",
+            exten="",
+            linkedid=channel.linkedid,
+            caller_num=exten,
+            caller_name=channel.caller_name,
+            suffix=";1",
+        )
+        two = new_channel(
+            "",
+            context=context or "default",
+            exten=target,
             linkedid=channel.linkedid,
             caller_num=channel.caller_num,
             caller_name=channel.caller_name,
         )
-        call.related.append(callee)
-        self._ev.newchannel(callee, call)
-        self._ev.dial("DialBegin", channel, callee, ("DialString", exten), call)
+        two.name = one.name[:-2] + ";2"
+        return one, two
+
+    async def _ring_department(
+        self, call: SimulatedCall, exten: str, behaviour: DepartmentBehaviour, cause: int
+    ) -> None:
+        channel = call.channel
+        dialled, phone = self.callee_legs(call, exten)
+        pair = dialled is not phone
+        legs = [dialled, phone] if pair else [dialled]
+        call.related.extend(legs)
+        for leg in legs:
+            self._ev.newchannel(leg, call)
+        self._ev.dial("DialBegin", channel, dialled, ("DialString", exten), call)
         if behaviour is DepartmentBehaviour.BUSY:
             await asyncio.sleep(0.01)
-            self._ev.hangup_channel(callee, cause, call)
-            self._ev.dial("DialEnd", channel, callee, ("DialStatus", "BUSY"), call)
+            # Recorded with Local legs: the dialled half 0 (Unknown), the Busy() one 17.
+            self._hang_up_legs(call, legs, [0, cause] if pair else [cause])
+            self._ev.dial("DialEnd", channel, dialled, ("DialStatus", "BUSY"), call)
             return
-        self._ev.newstate(callee, ChannelState.RINGING, call)
+        self._ev.newstate(dialled, ChannelState.RINGING, call)
         await asyncio.sleep(self.timing.ring_time)
         if behaviour is DepartmentBehaviour.NO_ANSWER:
-            self._ev.hangup_channel(callee, cause, call)
-            self._ev.dial("DialEnd", channel, callee, ("DialStatus", "NOANSWER"), call)
+            self._hang_up_legs(call, legs, [0, 0] if pair else [cause])
+            self._ev.dial("DialEnd", channel, dialled, ("DialStatus", "NOANSWER"), call)
             return
-        self._ev.newstate(callee, ChannelState.UP, call)
-        self._ev.dial("DialEnd", channel, callee, ("DialStatus", "ANSWER"), call)
+        for leg in legs:
+            self._ev.newstate(leg, ChannelState.UP, call)
+        self._ev.dial("DialEnd", channel, dialled, ("DialStatus", "ANSWER"), call)
+        self._ev.new_connected_line(channel, exten, phone.caller_name, call)
         self._dialling[call.call_id] = (exten, "ANSWER")
         bridge_id = str(uuid.uuid4())
         self._ev.bridge("BridgeCreate", bridge_id, 0, None, call)
         self._ev.bridge("BridgeEnter", bridge_id, 1, channel, call)
-        self._ev.bridge("BridgeEnter", bridge_id, 2, callee, call)
+        self._ev.bridge("BridgeEnter", bridge_id, 2, dialled, call)
         await asyncio.sleep(self.timing.talk_time)
-        self._ev.bridge("BridgeLeave", bridge_id, 1, callee, call)
+        self._ev.bridge("BridgeLeave", bridge_id, 1, dialled, call)
         self._ev.bridge("BridgeLeave", bridge_id, 0, channel, call)
-        self._ev.hangup_channel(callee, 16, call)
+        # The agent hangs up: the phone side first, then the dialled half (recorded).
+        self._hang_up_legs(call, list(reversed(legs)), [16] * len(legs))
         self._ev.bridge("BridgeDestroy", bridge_id, 0, None, call)
+
+    def _hang_up_legs(self, call: SimulatedCall, legs: list[SimChannel], causes: list[int]) -> None:
+        for leg, cause in zip(legs, causes, strict=True):
+            self._ev.hangup_channel(leg, cause, call)

@@ -1,5 +1,9 @@
 """Emission and record of the AMI events of simulated channels.
 
+Besides the events the voicebot user receives (UserEvent, Hangup), a real stream carries
+VarSet, NewCallerid, NewConnectedLine, Newexten... for users that read them: they are
+emitted too, and the manager interface filters per user as manager.conf says.
+
 Each helper builds one event exactly as main/manager_channels.c does: the channel
 snapshot (``SimChannel.snapshot()``) first, then the event's own fields. Privileges follow
 the event classes in the AMI event documentation (CALL, DIALPLAN, USER, DTMF, CDR).
@@ -31,8 +35,10 @@ from voicebot.telephony.simulator.channels import (
 class ChannelEvents:
     """Broadcasts channel events on the simulated AMI and keeps the live channel table."""
 
-    def __init__(self, ami: SimulatedAmiServer) -> None:
+    def __init__(self, ami: SimulatedAmiServer, *, cdr_manager: bool = False) -> None:
         self._ami = ami
+        self.cdr_manager = cdr_manager
+        """Emit Cdr events (only with cdr_manager loaded; the recorded 22.10.1 had none)."""
         self.events: list[EmittedEvent] = []
         """Every event emitted, in order."""
         self.channels: dict[str, SimChannel] = {}
@@ -84,6 +90,22 @@ class ChannelEvents:
         fields = [*channel.snapshot(), ("Variable", name), ("Value", value)]
         self.emit("VarSet", PRIV_DIALPLAN, fields, call)
 
+    def new_caller_id(self, channel: SimChannel, name: str, call: SimulatedCall) -> None:
+        """NewCallerid: CALLERID(name) was set (the screen pop)."""
+        channel.caller_name = name
+        fields = [
+            *channel.snapshot(),
+            ("CID-CallingPres", "0 (Presentation Allowed, Not Screened)"),
+        ]
+        self.emit("NewCallerid", PRIV_CALL, fields, call)
+
+    def new_connected_line(
+        self, channel: SimChannel, number: str, name: str, call: SimulatedCall
+    ) -> None:
+        """NewConnectedLine: the channel now talks with ``number`` (an answered Dial)."""
+        channel.connected_num, channel.connected_name = number, name
+        self.emit("NewConnectedLine", PRIV_CALL, channel.snapshot(), call)
+
     def user_event(self, channel: SimChannel, name: str, body: Fields, call: SimulatedCall) -> None:
         """UserEvent: snapshot, ``UserEvent`` name, then the body (channel_user_event_cb())."""
         # manager_channels.c channel_user_event_cb(): snapshot, UserEvent, then the body.
@@ -130,8 +152,9 @@ class ChannelEvents:
             ("Cause-txt", CAUSE_TEXT.get(cause, "Unknown")),
         ]
         self.emit("Hangup", PRIV_CALL, fields, call)
-        disposition = "ANSWERED" if channel.answered_at else "NO ANSWER"
-        self.emit("Cdr", PRIV_CDR, channel.cdr_fields(cdr_destination, disposition), call)
+        if self.cdr_manager:
+            disposition = "ANSWERED" if channel.answered_at else "NO ANSWER"
+            self.emit("Cdr", PRIV_CDR, channel.cdr_fields(cdr_destination, disposition), call)
         self.channels.pop(channel.name, None)
 
     def dtmf(self, call: SimulatedCall, digit: str, *, begin: bool) -> None:

@@ -1,5 +1,8 @@
 """How Asterisk's main/manager.c applies a manager.conf user's permissions and filters.
 
+The simulated manager interface applies them to its users, and tests/dialplans checks
+dialplans/manager.conf with them: the voicebot user of the simulator is the shipped one.
+
 Facts taken from main/manager.c (Asterisk 13 to 22, unchanged on these points):
 
 * actions are registered with ``ast_manager_register_xml_core(name, authority, ...)``;
@@ -134,3 +137,36 @@ def event_delivered(
     privilege = next((value for key, value in headers if key == "Privilege"), "")
     categories = event_categories(privilege)
     return categories <= read and filters.passes(event_text(headers))
+
+
+@dataclass(frozen=True, slots=True)
+class AmiUserRights:
+    """What one manager.conf user may read and run."""
+
+    read: frozenset[str]
+    write: frozenset[str]
+    filters: EventFilters = EventFilters((), ())
+
+    @classmethod
+    def parse(cls, read: str, write: str, eventfilters: Iterable[str] = ()) -> AmiUserRights:
+        """From manager.conf values (``read``, ``write``, ``eventfilter`` lines)."""
+        return cls(parse_classes(read), parse_classes(write), EventFilters.parse(eventfilters))
+
+    def receives(self, headers: Sequence[tuple[str, str]]) -> bool:
+        """Whether an event with these headers reaches this user."""
+        return event_delivered(self.read, self.filters, headers)
+
+    def may_run(self, action: str) -> bool:
+        """Whether this user may send ``action`` (unknown actions are left to the PBX)."""
+        for name, needed in ACTION_CLASSES.items():
+            if name.lower() == action.lower():
+                return not needed or bool(self.write & needed)
+        return True
+
+
+VOICEBOT_RIGHTS = AmiUserRights.parse(
+    "call,user", "call,reporting", [r"^Event: (UserEvent|Hangup|Rename)[[:space:]]"]
+)
+"""The [voicebot] user of dialplans/manager.conf (tests/dialplans checks they are equal)."""
+FULL_RIGHTS = AmiUserRights.parse("all", "all")
+"""A harness user: every event, every action (Originate for test calls)."""
