@@ -81,6 +81,9 @@ class Settings:
     """Country code assumed for national caller numbers when pseudonymising them."""
     sounds_dir: Path | None = None
     """Directory shared with Asterisk's sounds (whispers for agents); None: no whisper."""
+    prompts_dir: Path | None = None
+    """The city's recordings of fixed prompts (``<lang>/<prompt id>.wav|flac|mp3``, list
+    from ``voicebot prompts export``), played instead of synthesis; None: synthesis only."""
     redis_url: str = ""
     """Redis for live events across worker processes; empty: PostgreSQL NOTIFY or in-process."""
     simulated_time: str = ""

@@ -150,6 +150,11 @@ faq:
       nl: Grofvuil wordt de eerste maandag van de maand opgehaald.
       en: Bulky waste is collected on the first Monday of the month.
       de: Sperrmüll wird am ersten Montag des Monats abgeholt.
+    details:
+      fr: Déposez-les devant chez vous la veille au soir, trois mètres cubes au plus.
+      nl: Zet het de avond ervoor buiten, hoogstens drie kubieke meter.
+      en: Put it out the evening before, three cubic metres at most.
+      de: Stellen Sie ihn am Vorabend hinaus, höchstens drei Kubikmeter.
   - id: parking
     questions:
       fr: ["Où se garer près de la maison communale ?"]

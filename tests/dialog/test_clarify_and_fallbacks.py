@@ -26,7 +26,8 @@ from voicebot.routing.decision import RouteDecision
 MENU = (
     "Vous pouvez aussi choisir avec le clavier de votre téléphone. "
     "Pour le service Population, tapez 1. Pour le service Urbanisme, tapez 2. "
-    "Pour parler avec l'accueil, tapez 0."
+    # The department without a digit of its own gets the first free one.
+    "Pour le service Propreté, tapez 3. Pour parler avec l'accueil, tapez 0."
 )
 REPHRASE = (
     "Excusez-moi, je n'ai pas bien compris. Pouvez-vous reformuler votre demande en quelques mots ?"
@@ -197,7 +198,9 @@ def test_a_menu_digit_to_a_closed_department_says_its_hours() -> None:
     call = Call(city_kb(), MONDAY_MORNING)
     call.say("euh", rejected())
     call.say("euh", rejected())
-    assert keys(call.press("2")) == ["closed:urbanism", "offer_operator"]
+    # A caller who used the keypad is told which keys answer the yes/no question.
+    assert keys(call.press("2")) == ["closed:urbanism", "offer_operator", "keypad_yes_no"]
+    assert keys(call.press("1")) == ["transfer:operator"]
 
 
 @pytest.mark.parametrize("fail", ["digit", "speech"], ids=["unknown-digit", "not-understood-again"])
@@ -231,7 +234,7 @@ def test_an_understood_request_in_the_menu_is_routed() -> None:
     call.say("euh", rejected())
     assert keys(call.say("la collecte des encombrants", decision("faq:bulky_waste"))) == [
         "faq:bulky_waste",
-        "anything_else",
+        "offer_details",
     ]
 
 
@@ -241,14 +244,19 @@ def test_a_digit_before_any_menu_routes_directly_and_an_unknown_one_announces_th
     assert keys(call.press("1")) == ["transfer:population"]
 
 
-def test_without_dtmf_digits_failures_go_straight_to_the_operator() -> None:
+def test_without_dtmf_digits_every_department_still_gets_a_key() -> None:
     kb = city_kb()
     kb = dataclasses.replace(
         kb, departments=tuple(dataclasses.replace(d, dtmf=None) for d in kb.departments)
     )
     call = Call(kb, MONDAY_MORNING)
     call.say("euh", rejected())
-    assert keys(call.say("euh", rejected())) == ["transfer:operator"]
+    assert texts(call.say("euh", rejected())) == [
+        "Vous pouvez aussi choisir avec le clavier de votre téléphone. "
+        "Pour le service Population, tapez 1. Pour le service Urbanisme, tapez 2. "
+        "Pour le service Propreté, tapez 3. Pour parler avec l'accueil, tapez 0."
+    ]
+    assert keys(call.press("3")) == ["transfer:waste"]
 
 
 def test_listen_after_the_menu_accepts_free_speech() -> None:

@@ -56,7 +56,7 @@ def test_open_department_is_announced_then_transferred_after_the_announcement() 
         "fr",
         "transfer:population",
         False,
-        5,
+        3,
     )
     assert (turn_of(actions).intent, turn_of(actions).action) == ("population", "transfer")
     assert call.dialog.state is DialogState.ANNOUNCING
@@ -233,68 +233,75 @@ def test_a_new_clear_request_during_an_offer_is_handled() -> None:
         TransferStatus.CONGESTION,
     ],
 )
-def test_failed_department_transfer_falls_back_to_the_operator(status: TransferStatus) -> None:
+def test_failed_department_transfer_goes_to_the_operator_at_once_without_a_word(
+    status: TransferStatus,
+) -> None:
     call = Call(city_kb(), MONDAY_MORNING)
     call.say(REQUEST, decision("population"))
     call.played()
     actions = call.dial_result(status)
-    assert kinds(actions) == ["Play", "Play", "RecordTurn"]
-    assert texts(actions) == [
-        "Je n'arrive pas à joindre le service Population pour le moment.",
-        "Je vous mets en relation avec l'accueil. Restez en ligne, s'il vous plaît.",
-    ]
-    turn = turn_of(actions)
-    assert (turn.intent, turn.action, turn.transcript) == ("transfer_failed", "operator", "")
-    transfer = transfer_of(call.played())
-    assert transfer == Transfer(
+    # The Redirect took the caller's audio away: nothing said now would be heard, so
+    # nothing is said, and the operator is dialled at once (the dialplan's hold music).
+    assert kinds(actions) == ["Transfer", "RecordTurn"]
+    assert transfer_of(actions) == Transfer(
         "1000", "operator", TransferSummary("population", "population", REQUEST, "fr")
     )
+    turn = turn_of(actions)
+    assert (turn.intent, turn.action, turn.transcript, turn.reply_text) == (
+        "transfer_failed",
+        "operator",
+        "",
+        "",
+    )
+    assert call.dialog.state is DialogState.TRANSFERRING
     record = record_of(call.dial_result(TransferStatus.ANSWER))
     assert [(t.target, t.dial_status, t.fallback) for t in record.transfers] == [
         ("population", status, "operator"),
         ("operator", TransferStatus.ANSWER, None),
     ]
     assert record.outcome is CallOutcome.OPERATOR
+    validate_record(record)
 
 
-def test_failed_transfer_with_the_operator_closed_offers_a_callback() -> None:
+def test_failed_transfer_with_the_operator_closed_still_records_what_the_pbx_does() -> None:
+    # The dialplan sends the caller to the operator's extension whatever its hours: the
+    # record says so rather than claiming a callback offer nobody could hear.
     call = Call(_operator_closed(city_kb()), MONDAY_MORNING)
     call.say(REQUEST, decision("population"))
     call.played()
-    actions = call.dial_result(TransferStatus.BUSY)
-    assert keys(actions) == ["transfer_failed:population", "offer_callback:population"]
-    assert (turn_of(actions).action, call.dialog.state) == ("offer", DialogState.OFFERING)
-    call.say("oui")
-    record = record_of(call.hang_up())
-    assert record.outcome is CallOutcome.CALLBACK
-    assert [(t.dial_status, t.fallback) for t in record.transfers] == [
-        (TransferStatus.BUSY, "callback")
+    assert kinds(call.dial_result(TransferStatus.BUSY)) == ["Transfer", "RecordTurn"]
+    record = record_of(call.dial_result(TransferStatus.NOANSWER))
+    assert [(t.target, t.dial_status, t.fallback) for t in record.transfers] == [
+        ("population", TransferStatus.BUSY, "operator"),
+        ("operator", TransferStatus.NOANSWER, None),
     ]
-    assert record.callbacks[0].note == REQUEST
+    assert (record.outcome, record.callbacks) == (CallOutcome.FAILED, ())
+    assert [t.action for t in record.turns] == ["transfer", "operator"]
+    validate_record(record)
 
 
-def test_failed_operator_transfer_offers_a_callback_by_the_operator() -> None:
+def test_failed_operator_transfer_ends_the_call_as_failed_with_nothing_said() -> None:
     call = Call(city_kb(), MONDAY_MORNING)
     call.say("je voudrais parler à quelqu'un", decision("operator"))
     call.played()
     actions = call.dial_result(TransferStatus.NOANSWER)
-    assert keys(actions) == ["transfer_failed:operator", "offer_callback:operator"]
-    accepted = call.say("oui")
-    request = next(a for a in accepted if isinstance(a, RecordCallback)).request
-    assert (request.department, request.note) == (None, "je voudrais parler à quelqu'un")
-
-
-def test_failed_transfer_without_fallback_invites_to_call_later() -> None:
-    call = Call(_operator_closed(city_kb()), MONDAY_MORNING, caller=None)
-    call.say(REQUEST, decision("population"))
-    call.played()
-    actions = call.dial_result(TransferStatus.CONGESTION)
-    assert keys(actions) == ["transfer_failed:population", "call_later", "anything_else"]
-    record = record_of(call.hang_up())
-    assert [(t.dial_status, t.fallback) for t in record.transfers] == [
-        (TransferStatus.CONGESTION, None)
+    assert kinds(actions) == ["EndCall"]  # nobody is left; the dialplan hangs up
+    record = record_of(actions)
+    assert [(t.target, t.dial_status, t.fallback) for t in record.transfers] == [
+        ("operator", TransferStatus.NOANSWER, None)
     ]
-    assert record.outcome is CallOutcome.ABANDONED
+    assert record.outcome is CallOutcome.FAILED
+    validate_record(record)
+
+
+def test_a_failed_transfer_after_an_answer_is_not_counted_as_answered() -> None:
+    call = Call(city_kb(), MONDAY_MORNING)
+    call.say("carte", decision("faq:id_card"))
+    call.played()
+    call.say("je voudrais parler à quelqu'un", decision("operator"))
+    call.played()
+    record = record_of(call.dial_result(TransferStatus.BUSY))
+    assert record.outcome is CallOutcome.FAILED
 
 
 def test_caller_hanging_up_while_the_transfer_rings_is_abandoned() -> None:

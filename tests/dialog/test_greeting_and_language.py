@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from tests.dialog.driver import (
@@ -23,19 +25,13 @@ from voicebot.dialog.config import DialogConfig
 from voicebot.dialog.machine import DialogState
 
 
-def test_call_start_greets_in_the_default_language_then_listens() -> None:
+def test_call_start_greets_names_the_operator_key_and_offers_the_other_languages_at_once() -> None:
     call = Call(city_kb(), MONDAY_MORNING)
-    greeting = (
-        "Bonjour, vous êtes bien à l'administration de Woluwe-Test. Je suis l'assistant vocal. "
-        "Dites-moi en quelques mots ce que vous cherchez."
-    )
+    greeting = "Bonjour, commune de Woluwe-Test. Dites votre demande, ou tapez zéro pour l'accueil."
     assert call.started == [
         Play(greeting, "fr", "greeting", True, 1),
-        Play(
-            "Om verder te gaan in het Nederlands, zeg: Nederlands.", "nl", "language_hint", True, 2
-        ),
-        Play("To continue in English, say: English.", "en", "language_hint", True, 3),
-        Play("Um auf Deutsch weiterzumachen, sagen Sie: Deutsch.", "de", "language_hint", True, 4),
+        # One short sentence, each language named in its own words, said in the first one.
+        Play("Nederlands, English of Deutsch?", "nl", "language_offer:fr", True, 2),
         Listen(None, "fr"),
     ]
     assert call.dialog.state is DialogState.LISTENING
@@ -44,13 +40,21 @@ def test_call_start_greets_in_the_default_language_then_listens() -> None:
 
 def test_call_start_in_an_offered_language_greets_in_it() -> None:
     call = Call(city_kb(), MONDAY_MORNING, language="nl")
-    assert [(p.prompt_key, p.language) for p in plays(call.started)] == [
-        ("greeting", "nl"),
-        ("language_hint", "fr"),
-        ("language_hint", "en"),
-        ("language_hint", "de"),
+    assert [(p.prompt_key, p.language, p.text) for p in plays(call.started)] == [
+        (
+            "greeting",
+            "nl",
+            "Goeiedag, gemeente Woluwe-Test. Zeg uw vraag, of toets nul voor het onthaal.",
+        ),
+        ("language_offer:nl", "fr", "Français, English ou Deutsch ?"),
     ]
     assert call.dialog.language == "nl"
+
+
+def test_a_city_with_one_language_offers_no_other() -> None:
+    kb = city_kb()
+    kb = replace(kb, city=replace(kb.city, languages=("fr",)))
+    assert kinds(Call(kb, MONDAY_MORNING).started) == ["Play", "Listen"]
 
 
 def test_call_start_in_a_language_not_offered_falls_back_to_the_default() -> None:

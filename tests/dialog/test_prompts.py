@@ -40,20 +40,29 @@ def test_dtmf_menu_lists_departments_by_digit_then_the_operator() -> None:
     assert book.menu("fr").text == (
         "Vous pouvez aussi choisir avec le clavier de votre téléphone. "
         "Pour le service Population, tapez 1. Pour le service Urbanisme, tapez 2. "
-        "Pour parler avec l'accueil, tapez 0."
+        "Pour le service Propreté, tapez 3. Pour parler avec l'accueil, tapez 0."
     )
     assert book.menu("en").text.endswith("To speak to the reception desk, press 0.")
     assert book.menu("de").text.endswith(
-        "Das Bürgeramt: Taste 1. Das Bauamt: Taste 2. Der Empfang: Taste 0."
+        "Das Bürgeramt: Taste 1. Das Bauamt: Taste 2. Die Stadtreinigung: Taste 3. "
+        "Der Empfang: Taste 0."
     )
-    assert book.menu_digits() == {"1": "population", "2": "urbanism", "0": "operator"}
+    assert [(o.digit, o.target) for o in book.keypad.top] == [
+        ("1", "population"),
+        ("2", "urbanism"),
+        ("3", "waste"),
+        ("0", "operator"),
+    ]
 
 
-def test_a_department_using_the_operator_digit_keeps_it() -> None:
+def test_a_department_using_the_operator_digit_is_refused() -> None:
     kb = city_kb()
     population = dataclasses.replace(kb.departments[0], dtmf="0")
     kb = dataclasses.replace(kb, departments=(population, *kb.departments[1:]))
-    assert PromptBook(kb).menu_digits() == {"0": "population", "2": "urbanism"}
+    with pytest.raises(
+        ValueError, match=r"departments\[population\]\.dtmf: key 0 is the operator's"
+    ):
+        PromptBook(kb)
 
 
 def test_clarifying_question_names_both_options() -> None:
@@ -84,8 +93,17 @@ def test_language_unavailable_lists_the_offered_languages_in_the_current_one() -
 def test_prompt_texts_cover_every_language_with_the_same_keys() -> None:
     texts = prompt_texts(city_kb())
     assert set(texts) == {"fr", "nl", "en", "de"}
-    key_sets = [set(by_key) for by_key in texts.values()]
+    # The language offer to a caller greeted in one language is said in another one.
+    key_sets = [
+        {k for k in by_key if not k.startswith("language_offer:")} for by_key in texts.values()
+    ]
     assert all(keys == key_sets[0] for keys in key_sets)
+    assert {k for k in texts["fr"] if k.startswith("language_offer:")} == {
+        "language_offer:nl",
+        "language_offer:en",
+        "language_offer:de",
+    }
+    assert texts["nl"]["language_offer:fr"] == "Nederlands, English of Deutsch?"
     fr = texts["fr"]
     assert fr["faq:parking"] == "Un parking gratuit se trouve derrière la maison communale."
     assert fr["exception_hours:0830-1100"].endswith("de huit heures trente à onze heures.")

@@ -9,6 +9,7 @@ from itertools import count
 import pytest
 
 from tests.dialog.driver import (
+    MONDAY_EVENING,
     MONDAY_MORNING,
     Call,
     city_kb,
@@ -74,34 +75,38 @@ def test_without_a_clock_no_dialog_timing_is_invented() -> None:
 
 
 def test_end_call_carries_every_turn_transfer_and_callback_recorded_along_the_way() -> None:
-    call = Call(city_kb(), MONDAY_MORNING)
+    call = Call(city_kb(), MONDAY_EVENING)
     call.say("carte", decision("faq:id_card"))
     call.played()
-    call.say("permis", decision("urbanism"))  # closed on Mondays → offers the operator
+    call.say("permis", decision("urbanism"))  # closed, and so is the desk: callback offer
     call.say("oui")
     call.played()
-    call.dial_result(TransferStatus.BUSY)  # operator busy → callback offer
-    call.say("oui")
     record = record_of(call.hang_up())
     recorded = [a.turn for a in call.history if isinstance(a, RecordTurn)]
     assert record.turns == tuple(recorded)
     assert [t.index for t in record.turns] == list(range(len(record.turns)))
-    assert [t.action for t in record.turns] == [
-        "answer",
-        "closed",
-        "operator",
-        "offer",
-        "callback",
-    ]
-    assert [(t.target, t.dial_status, t.fallback) for t in record.transfers] == [
-        ("operator", TransferStatus.BUSY, "callback")
-    ]
-    assert record.callbacks[0].department is None
+    assert [t.action for t in record.turns] == ["answer", "closed", "callback"]
+    assert record.callbacks[0].department == "urbanism"
     assert (record.outcome, record.department, record.channel) == (
         "callback",
         "urbanism",
         "PJSIP/trunk-00000001",
     )
+    validate_record(record)
+    assert CallRecord.from_json(record.to_json()) == record
+
+
+def test_a_busy_department_then_reception_is_recorded_as_two_transfers() -> None:
+    call = Call(city_kb(), MONDAY_MORNING)
+    call.say("carte", decision("population"))
+    call.played()
+    call.dial_result(TransferStatus.BUSY)
+    record = record_of(call.dial_result(TransferStatus.ANSWER))
+    assert [t.action for t in record.turns] == ["transfer", "operator"]
+    assert [(t.target, t.dial_status, t.fallback) for t in record.transfers] == [
+        ("population", TransferStatus.BUSY, "operator"),
+        ("operator", TransferStatus.ANSWER, None),
+    ]
     validate_record(record)
     assert CallRecord.from_json(record.to_json()) == record
 

@@ -21,7 +21,7 @@ from tests.dialog.driver import (
     transfer_of,
     turn_of,
 )
-from voicebot.calllog.records import CallOutcome
+from voicebot.calllog.records import CallOutcome, TransferStatus
 from voicebot.calllog.rows import is_contained
 from voicebot.dialog.actions import EndCall, HangUp, Listen, Play, StopPlayback
 from voicebot.dialog.config import DialogConfig
@@ -29,24 +29,37 @@ from voicebot.dialog.events import Hangup, PlaybackFinished, Tick
 from voicebot.dialog.machine import DialogState
 
 
-def test_silence_is_prompted_twice_then_the_call_ends_as_failed() -> None:
+def test_a_silent_caller_hears_the_keypad_menu_then_is_put_through_to_reception() -> None:
     call = Call(city_kb(), MONDAY_MORNING)
     call.played()
     first = call.silence()
-    assert kinds(first) == ["Play", "Play", "Listen", "RecordTurn"]
-    assert [p.text for p in first if isinstance(p, Play)] == [
-        "Je ne vous entends pas. Êtes-vous toujours en ligne ?",
-        "Que puis-je faire pour vous ?",
-    ]
+    # Maybe a caller who cannot speak: the keypad way first, rather than "are you there?".
+    assert kinds(first) == ["Play", "Listen", "RecordTurn"]
+    assert keys(first) == ["menu"]
     turn = turn_of(first)
     assert (turn.intent, turn.action, turn.transcript, turn.asr_confidence) == (
         "silence",
-        "silence_prompt",
+        "menu",
         "",
         None,
     )
     call.played()
-    assert keys(call.silence()) == ["silence", "how_can_i_help"]
+    second = call.silence()
+    assert keys(second) == ["no_speech", "transfer:operator"]
+    assert (turn_of(second).intent, turn_of(second).action) == ("silence", "operator")
+    assert transfer_of(call.played()).target == "operator"
+    record = record_of(call.dial_result(TransferStatus.ANSWER))
+    assert record.outcome is CallOutcome.OPERATOR
+
+
+def test_a_silent_caller_outside_opening_hours_is_prompted_then_the_call_ends_as_failed() -> None:
+    call = Call(city_kb(), MONDAY_EVENING)
+    call.played()
+    assert keys(call.silence()) == ["menu"]
+    call.played()
+    second = call.silence()
+    assert keys(second) == ["silence", "menu"]
+    assert (turn_of(second).intent, turn_of(second).action) == ("silence", "silence_prompt")
     call.played()
     last = call.silence()
     assert kinds(last) == ["Play", "RecordTurn"]
@@ -81,11 +94,12 @@ def test_silence_during_an_offer_repeats_the_offer_with_its_grammar() -> None:
 
 
 def test_speaking_resets_the_silence_count() -> None:
-    call = Call(city_kb(), MONDAY_MORNING)
+    call = Call(city_kb(), MONDAY_EVENING)
     call.silence()
     call.silence()
-    call.say("euh", rejected())
-    assert keys(call.silence()) == ["silence", "how_can_i_help"]
+    call.say("carte d'identité", decision("faq:id_card"))
+    call.played()
+    assert keys(call.silence()) == ["silence", "anything_else"]
 
 
 def test_without_silence_prompts_the_first_timeout_says_goodbye() -> None:
@@ -238,11 +252,11 @@ def test_barge_in_cannot_interrupt_a_transfer_announcement_or_goodbye() -> None:
 
 
 def test_a_stale_playback_report_does_not_trigger_the_transfer_early() -> None:
-    call = Call(city_kb(), MONDAY_MORNING)  # greeting and hints: plays 1-4
-    actions = call.say("carte", decision("population"))  # stops them; announcement is play 5
+    call = Call(city_kb(), MONDAY_MORNING)  # greeting and language offer: plays 1-2
+    actions = call.say("carte", decision("population"))  # stops them; announcement is play 3
     assert actions[0] == StopPlayback()
-    assert call.send(PlaybackFinished(call.later(), 4)) == []
-    assert kinds(call.send(PlaybackFinished(call.later(), 5))) == ["Transfer"]
+    assert call.send(PlaybackFinished(call.later(), 2)) == []
+    assert kinds(call.send(PlaybackFinished(call.later(), 3))) == ["Transfer"]
 
 
 def test_goodbye_hangs_up_only_after_it_was_played() -> None:

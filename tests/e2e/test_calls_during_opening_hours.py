@@ -175,7 +175,8 @@ async def test_dtmf_menu_after_two_misunderstood_requests_transfers_by_key(
     outcome: str,
     department: str | None,
 ) -> None:
-    assert prompts.menu_digits()[digit] == target  # the sample KB's keypad
+    option = prompts.keypad.option(digit)  # the sample KB's keypad
+    assert option is not None and option.target == target
     call = await place_call(served, f"047000011{digit}", [NOT_UNDERSTOOD, NOT_UNDERSTOOD])
     nonsense = await voice.speech(NOT_UNDERSTOOD)
     await talk_over_greeting(call, nonsense)
@@ -289,3 +290,41 @@ async def test_a_caller_leg_sending_no_frames_for_10_s_keeps_the_assistant(
     record = await served.call_record(str(call.call_id))
     assert record["outcome"] == "answered"
     assert ("faq:address", "answer") in turns_of(record)
+
+
+async def test_a_caller_who_only_uses_the_keypad_reaches_a_department_of_the_second_level(
+    served: ServedAssistant, prompts: PromptBook, renders: AssistantRenders
+) -> None:
+    assert prompts.keypad.path_to("mobility") == "71"  # the sample KB's keypad
+    call = await place_call(served, "0470000131", [])
+    greeting = renders.pcm(prompts.greeting("fr"))
+    # No word said: a key during the greeting opens the group, a second key chooses.
+    await wait_until_heard(call, greeting[:TWO_SECONDS], timeout=15)
+    await call.send_dtmf("7")
+    group_menu = renders.pcm(prompts.menu("fr", "streets"))
+    await wait_until_heard(call, group_menu[:TWO_SECONDS], timeout=15)
+    await call.send_dtmf("1")
+    await call.wait_ended(30)
+
+    assert not has_heard(call, greeting), "the key should have cut the greeting short"
+    assert has_heard(call, renders.pcm(prompts.transfer("mobility", "fr")))
+    assert call.transfers == [f"{contract.DEPARTMENTS_CONTEXT},2007,1"]
+    record = await served.call_record(str(call.call_id))
+    assert turns_of(record) == [("dtmf:7", "menu"), ("dtmf:1", "transfer")]
+    assert (record["outcome"], record["department"]) == ("transferred", "mobility")
+
+
+async def test_a_caller_who_says_nothing_hears_the_keypad_menu_then_reaches_reception(
+    served: ServedAssistant, prompts: PromptBook, renders: AssistantRenders
+) -> None:
+    call = await place_call(served, "0470000132", [])
+    # Greeting, silence timeout, the whole menu, another timeout: about a minute.
+    await call.wait_ended(120)
+
+    assert has_heard(call, renders.pcm(prompts.menu("fr")))
+    assert has_heard(call, renders.pcm(prompts.no_speech("fr")))
+    assert has_heard(call, renders.pcm(prompts.transfer("operator", "fr")))
+    assert call.transfers == [f"{contract.DEPARTMENTS_CONTEXT},1000,1"]
+    record = await served.call_record(str(call.call_id))
+    assert turns_of(record) == [("silence", "menu"), ("silence", "operator")]
+    assert record["outcome"] == "operator"

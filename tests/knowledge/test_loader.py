@@ -190,3 +190,56 @@ def test_content_hash_ignores_formatting_but_not_content() -> None:
     changed = text.replace("Monday to Friday", "Monday to Saturday")
     assert parse_kb(text).content_hash == parse_kb(reformatted).content_hash
     assert parse_kb(text).content_hash != parse_kb(changed).content_hash
+
+
+MENU = """menu:
+  - id: streets
+    dtmf: "{digit}"
+    name: {{fr: la rue, en: the street}}
+    departments: [{departments}]
+"""
+
+
+def test_a_menu_group_and_details_load(tmp_path: Path) -> None:
+    text = MINIMAL.read_text(encoding="utf-8")
+    text = text.replace(
+        "      en: The town hall is open Monday to Friday.\n",
+        "      en: The town hall is open Monday to Friday.\n"
+        "    details: {fr: Le jeudi jusqu'à 19 heures., en: On Thursdays until 7 pm.}\n",
+    )
+    kb = load_kb(_write(tmp_path, text + MENU.format(digit="5", departments="waste")))
+    assert kb.faq_entry("opening_hours").details["en"] == "On Thursdays until 7 pm."
+    assert [(g.id, g.dtmf, g.departments) for g in kb.menu] == [("streets", "5", ("waste",))]
+
+
+@pytest.mark.parametrize(
+    ("digit", "departments", "problem"),
+    [
+        ("1", "waste", r"menu\[0\]\.dtmf: DTMF digit 1 already used by departments\[0\]\.dtmf"),
+        (
+            "5",
+            "wastes",
+            r"menu\[0\]\.departments\[0\]: unknown department 'wastes' \(did you mean 'waste'\?\)",
+        ),
+        ("5", "population", r"menu\[0\]\.departments\[0\]: 'population' has its own dtmf digit"),
+    ],
+)
+def test_menu_group_mistakes_name_their_field(
+    tmp_path: Path, digit: str, departments: str, problem: str
+) -> None:
+    path = _write(
+        tmp_path,
+        MINIMAL.read_text(encoding="utf-8") + MENU.format(digit=digit, departments=departments),
+    )
+    with pytest.raises(KnowledgeBaseError, match=rf"{path}:\d+: {problem}"):
+        load_kb(path)
+
+
+def test_details_must_cover_every_offered_language(tmp_path: Path) -> None:
+    path = _broken(
+        tmp_path,
+        "      en: The town hall is open Monday to Friday.\n",
+        "      en: The town hall is open Monday to Friday.\n    details: {fr: Le jeudi aussi.}\n",
+    )
+    with pytest.raises(KnowledgeBaseError, match=r"faq\[0\]\.details: language 'en' missing"):
+        load_kb(path)

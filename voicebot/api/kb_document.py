@@ -15,6 +15,7 @@ from voicebot.knowledge.model import (
     Department,
     FaqEntry,
     KnowledgeBase,
+    MenuGroup,
     OpeningHours,
     TimeRange,
 )
@@ -79,7 +80,19 @@ def faq_data(entry: FaqEntry) -> dict[str, Any]:
     if entry.intent is not None:
         data["intent"] = entry.intent
     data.update(questions=_phrases(entry.questions), answer=dict(entry.answer))
+    if entry.details:
+        data["details"] = dict(entry.details)
     return data
+
+
+def menu_data(group: MenuGroup) -> dict[str, Any]:
+    """A keypad menu group as it is written in the KB file."""
+    return {
+        "id": group.id,
+        "dtmf": group.dtmf,
+        "name": dict(group.name),
+        "departments": list(group.departments),
+    }
 
 
 def kb_to_data(kb: KnowledgeBase) -> dict[str, Any]:
@@ -92,7 +105,7 @@ def kb_to_data(kb: KnowledgeBase) -> dict[str, Any]:
     }
     if kb.city.holidays:
         city["holidays"] = sorted(day.isoformat() for day in kb.city.holidays)
-    return {
+    data: dict[str, Any] = {
         "city": city,
         "operator": {
             "extension": kb.operator.extension,
@@ -103,6 +116,9 @@ def kb_to_data(kb: KnowledgeBase) -> dict[str, Any]:
         "departments": [department_data(d) for d in kb.departments],
         "faq": [faq_data(f) for f in kb.faq],
     }
+    if kb.menu:
+        data["menu"] = [menu_data(group) for group in kb.menu]
+    return data
 
 
 # --- edits of a document (in place) -------------------------------------------------------

@@ -20,11 +20,13 @@ from voicebot.calls.recognition import (
 )
 from voicebot.config import Settings
 from voicebot.dialog import prompt_texts
+from voicebot.dialog.spoken import RECORDING_LIMITS_S
 from voicebot.knowledge.model import KnowledgeBase
 from voicebot.routing.embedders import create_embedder
 from voicebot.routing.router import Router
 from voicebot.speech.asr import ModelRegistry
 from voicebot.speech.models import ModelNotFoundError, find_model
+from voicebot.speech.recordings import RecordedPrompts
 from voicebot.speech.tts import DEFAULT_VOICES, SpeechSynthesizer
 from voicebot.speech.tts_cache import TtsCache
 
@@ -103,10 +105,31 @@ async def build_tts(settings: Settings, kb: KnowledgeBase, report: StartupReport
     }
     synthesizer = SpeechSynthesizer(voices=voices, rate_wpm=settings.tts_rate)
     await synthesizer.start()
-    cache = TtsCache(settings.cache_dir / "tts", synthesizer, memory_items=4096)
+    all_texts = prompt_texts(kb)
+    recordings = load_recordings(settings, all_texts, report)
+    cache = TtsCache(settings.cache_dir / "tts", synthesizer, 4096, recordings)
     started = time.perf_counter()
-    texts = {lang: list(prompts.values()) for lang, prompts in prompt_texts(kb).items()}
+    texts = {
+        lang: [text for key, text in prompts.items() if (lang, key) not in recordings]
+        for lang, prompts in all_texts.items()
+    }
     rendered = await cache.prerender(texts)
     report.timed("prerender_prompts", started)
     report.notes.append(f"prompts: {rendered}")
     return cache
+
+
+def load_recordings(
+    settings: Settings, texts: dict[str, dict[str, str]], report: StartupReport
+) -> RecordedPrompts:
+    """The city's recorded prompts (none without ``prompts_dir``); refused files are logged
+    and synthesised instead, so a bad recording never stops the switchboard."""
+    if settings.prompts_dir is None:
+        return RecordedPrompts({})
+    started = time.perf_counter()
+    recordings, problems = RecordedPrompts.load(
+        settings.prompts_dir, texts, settings.cache_dir / "recordings", RECORDING_LIMITS_S
+    )
+    report.timed("load_recordings", started)
+    report.notes.append(f"recorded prompts: {len(recordings)} used, {len(problems)} refused")
+    return recordings

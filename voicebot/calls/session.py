@@ -319,7 +319,7 @@ class CallSession:
             self._pending.append(PlaybackFinished(at=self._now(), play_id=action.play_id))
             return
         started = time.perf_counter()
-        audio = await self._services.tts.get(action.text, action.language)
+        audio = await self._services.tts.get(action.text, action.language, action.prompt_key)
         if self._reply_timing is not None and self._speech_end_at is not None:
             self._reply_timing["tts_ms"] = round((time.perf_counter() - started) * 1000, 2)
             self._reply_timing["reply_ready_ms"] = round(

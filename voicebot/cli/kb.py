@@ -1,8 +1,13 @@
-"""``voicebot kb validate | check | suggest``: a knowledge base file, checked and linked."""
+"""``voicebot kb validate | check | suggest``: a knowledge base file, checked and linked.
+
+``kb check`` also times every spoken text as a caller hears it (its last section;
+``--no-speech`` leaves it out).
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 from pathlib import Path
 
 from voicebot.cli.errors import CommandError, SubParsers
@@ -27,6 +32,9 @@ def register(commands: SubParsers) -> None:
     )
     check.add_argument("path", type=Path)
     check.add_argument("--backend", help="embedding backend (default: settings)")
+    check.add_argument(
+        "--no-speech", action="store_true", help="do not render the texts to time them"
+    )
     check.set_defaults(handler=_cmd_kb_check)
     suggest = kb_commands.add_parser(
         "suggest", help="print the catalogue links inferred for the KB, as YAML to confirm"
@@ -53,10 +61,17 @@ def _router_for(kb: KnowledgeBase, backend: str, settings: Settings) -> Router:
 
 
 def _cmd_kb_check(args: argparse.Namespace, settings: Settings) -> int:
-    from voicebot.kbcheck.check import check_kb
+    from voicebot.cli.prompts import spoken_texts
+    from voicebot.kbcheck.check import SECTIONS, check_kb
+    from voicebot.kbcheck.spoken_section import spoken_section
 
     kb = load_kb(args.path)
-    report = check_kb(kb, lambda: _router_for(kb, args.backend or settings.embedder, settings))
+    sections = SECTIONS
+    if not args.no_speech:
+        texts = asyncio.run(spoken_texts(settings, kb))
+        sections = (*SECTIONS, spoken_section(texts, settings.tts_rate))
+    backend = args.backend or settings.embedder
+    report = check_kb(kb, lambda: _router_for(kb, backend, settings), sections)
     print(report.render())
     return 0 if report.ready else 1
 

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from voicebot.cli import accounts, admin, kb, models, routing, run
+from voicebot.cli import accounts, admin, kb, models, prompts, routing, run
 from voicebot.cli.errors import CommandError, Handler
 from voicebot.config import SettingsError, load_settings
 from voicebot.knowledge.loader import KnowledgeBaseError
@@ -46,6 +46,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="settings file (YAML); default $VOICEBOT_CONFIG")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for module in (routing, run, models, admin, accounts, kb):
+    for module in (routing, run, models, admin, accounts, kb, prompts):
         module.register(commands)
     return parser

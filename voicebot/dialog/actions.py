@@ -12,6 +12,7 @@ class TurnAction(StrEnum):
     """``TurnRecord.action``: what the assistant did in a turn."""
 
     ANSWER = "answer"  # played an FAQ answer
+    DETAILS = "details"  # played the details of the FAQ answer the caller asked for more of
     TRANSFER = "transfer"  # announced a transfer to a department
     OPERATOR = "operator"  # announced a transfer to the operator desk
     CLOSED = "closed"  # the target is closed: said its hours, made an offer or moved on

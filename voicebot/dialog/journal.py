@@ -28,6 +28,7 @@ class CallEnding(StrEnum):
     MAX_DURATION = "max_duration"  # the call lasted too long and the operator was closed
     TRANSFER_ANSWERED = "transfer_answered"  # DIALSTATUS ANSWER
     TRANSFER_CANCELLED = "transfer_cancelled"  # DIALSTATUS CANCEL: caller hung up while ringing
+    TRANSFER_FAILED = "transfer_failed"  # the operator did not answer a transfer: nobody left
 
 
 class CallJournal:
@@ -80,9 +81,10 @@ class CallJournal:
            ``operator`` or ``transferred``;
         2. a callback was recorded → ``callback``;
         3. the caller hung up while an answer was playing → ``abandoned`` (not contained);
-        4. an answer was given → ``answered``;
-        5. silence or maximum duration ended the call → ``failed``;
-        6. anything else (hang-up, goodbye, cancelled transfer) → ``abandoned``.
+        4. the operator did not answer a transfer → ``failed`` (whatever came before);
+        5. an answer was given → ``answered``;
+        6. silence or maximum duration ended the call → ``failed``;
+        7. anything else (hang-up, goodbye, cancelled transfer) → ``abandoned``.
         """
         last = self.transfers[-1] if self.transfers else None
         if last is not None and last.dial_status in (TransferStatus.ANSWER, TransferStatus.PENDING):
@@ -91,6 +93,8 @@ class CallJournal:
             return CallOutcome.CALLBACK
         if ending is CallEnding.HANGUP_DURING_ANSWER:
             return CallOutcome.ABANDONED
+        if ending is CallEnding.TRANSFER_FAILED:
+            return CallOutcome.FAILED
         if self.answered:
             return CallOutcome.ANSWERED
         if ending in (CallEnding.SILENCE, CallEnding.MAX_DURATION):

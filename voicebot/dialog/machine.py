@@ -49,6 +49,7 @@ from voicebot.dialog.keywords import tokens
 from voicebot.dialog.output import Output, TurnDraft
 from voicebot.dialog.prompts import Prompt, PromptBook
 from voicebot.dialog.understanding import ReplyReader, Words
+from voicebot.knowledge.keypad import BACK_KEY
 from voicebot.knowledge.model import KnowledgeBase
 from voicebot.routing.decision import FAQ_PREFIX, OPERATOR, RouteDecision, RouteKind, kind_of
 
@@ -82,6 +83,7 @@ class _Question(StrEnum):
 
 
 class _OfferKind(StrEnum):
+    DETAILS = "details"
     FAQ = "faq"
     OPERATOR = "operator"
     CALLBACK = "callback"
@@ -91,7 +93,8 @@ class _OfferKind(StrEnum):
 class _Offer:
     kind: _OfferKind
     target: str
-    """FAQ id, ``operator``, or who calls back (department id or ``operator``)."""
+    """FAQ id (answer or details), ``operator``, or who calls back (department id or
+    ``operator``)."""
 
 
 class Dialog:
@@ -123,6 +126,12 @@ class Dialog:
         self._close_reason = CallEnding.GOODBYE
         self._failures = 0
         self._menu_failures = 0
+        self._menu_group: str | None = None
+        """The second level of the keypad menu the caller is in (None: the first)."""
+        self._keypad_used = False
+        """The caller pressed a key: yes/no questions then say which keys answer them."""
+        self._helped = False
+        """An answer was given or a transfer made: silence then ends the call."""
         self._silences = 0
         self._yes_no_retries = 0
         self._max_duration_reached = False
@@ -209,10 +218,9 @@ class Dialog:
         self._language = event.language if event.language and offered else city.default_language
         self._journal = CallJournal(event.call_id, event.at, event.caller_number, event.channel)
         self._say(self.prompts.greeting(self._language))
-        if self.config.announce_languages:
-            for other in city.languages:
-                if other != self._language:
-                    self._say(self.prompts.language_hint(other))
+        offer = self.prompts.language_offer(self._language)
+        if self.config.announce_languages and offer is not None:
+            self._say(offer)
         self._wait(DialogState.LISTENING, _Question.OPEN)
 
     def _on_utterance(self, event: Utterance) -> None:
@@ -262,20 +270,37 @@ class Dialog:
     def _on_dtmf(self, event: DtmfDigit) -> None:
         if self._state not in _WAITING:
             return
-        self._out.begin_turn(event.at, dtmf_intent(event.digit)).dtmf = event.digit
+        digit = event.digit
+        self._out.begin_turn(event.at, dtmf_intent(digit)).dtmf = digit
         self._candidates = []
         self._out.stop_playback()
         self._silences = 0
+        self._keypad_used = True
         if self._over_time(event.at):
             self._max_duration(event.at)
-            return
-        target = self.prompts.menu_digits().get(event.digit)
-        if target is not None:
-            self._to_target(target, event.at)
-        elif self._state is not DialogState.MENU and self.prompts.has_menu():
-            self._announce_menu()
+        elif self._state is DialogState.OFFERING and digit in ("1", "2"):
+            self._offer_answer(event.at, yes=digit == "1")
+        elif self._state is DialogState.CLARIFYING and digit in ("1", "2"):
+            assert self._clarify is not None
+            choice = self._clarify[int(digit) - 1]
+            self._turn.intent = choice
+            self._route(choice, event.at)
         else:
-            self._not_understood(event.at, low_confidence=False)
+            self._keypad_choice(digit, event.at)
+
+    def _keypad_choice(self, digit: str, at: datetime) -> None:
+        """A key of the menu, pressed in the menu or at any moment before it."""
+        keypad = self.prompts.keypad
+        group = self._menu_group if self._state is DialogState.MENU else None
+        option = keypad.option(digit, group)
+        if option is not None and option.target is not None:
+            self._to_target(option.target, at)
+        elif option is not None and option.group is not None:
+            self._announce_menu(option.group)
+        elif self._state is DialogState.MENU and digit != BACK_KEY:
+            self._not_understood(at, low_confidence=False)  # a key this level does not have
+        else:
+            self._announce_menu()  # any other key before the menu; * back to the first level
 
     def _on_silence(self, event: SilenceTimeout) -> None:
         if self._state not in _WAITING:
@@ -285,14 +310,21 @@ class Dialog:
             self._max_duration(event.at)
             return
         self._silences += 1
-        if self._silences > self.config.max_silence_prompts:
+        unhelped = not self._helped and self._question in (_Question.OPEN, _Question.MENU)
+        if unhelped and self._silences >= 2 and self.kb.is_open(OPERATOR, event.at):
+            # Someone who cannot speak or use the keypad still reaches a person.
+            self._say(self.prompts.no_speech(self._language))
+            self._to_target(OPERATOR, event.at)
+        elif self._silences > self.config.max_silence_prompts:
             turn.action = TurnAction.GOODBYE
             self._say(self.prompts.silence_goodbye(self._language), interruptible=False)
             self._close(CallEnding.SILENCE)
-            return
-        turn.action = TurnAction.SILENCE_PROMPT
-        self._say(self.prompts.silence(self._language))
-        self._ask_again()
+        elif unhelped and self._question is _Question.OPEN:
+            self._announce_menu()  # the keypad way, for a caller who does not speak
+        else:
+            turn.action = TurnAction.SILENCE_PROMPT
+            self._say(self.prompts.silence(self._language))
+            self._ask_again()
 
     def _on_hangup(self, event: Hangup) -> None:
         closing = self._state is DialogState.CLOSING
@@ -316,19 +348,19 @@ class Dialog:
         if event.status is TransferStatus.CANCEL:
             self._end(event.at, CallEnding.TRANSFER_CANCELLED)
             return
-        # BUSY, NOANSWER, CHANUNAVAIL, CONGESTION: the caller is back with us.
+        # BUSY, NOANSWER, CHANUNAVAIL, CONGESTION. The Redirect took the caller's audio
+        # away from the assistant: nothing said now would be heard, nor any reply to an
+        # offer. The dialplan holds the caller (music) for a moment, then dials the
+        # operator itself; the assistant sends them there at once and follows that dial.
+        if record.target == OPERATOR:
+            self._end(event.at, CallEnding.TRANSFER_FAILED)  # nobody left: the PBX hangs up
+            return
         turn = self._out.begin_turn(event.at, DialogIntent.TRANSFER_FAILED)
-        self._say(self.prompts.transfer_failed(record.target, self._language))
-        if record.target != OPERATOR and self.kb.is_open(OPERATOR, event.at):
-            self._log.transfer_fallback(OPERATOR)
-            self._announce(OPERATOR)
-        elif self._log.caller_number:
-            self._log.transfer_fallback(_OfferKind.CALLBACK.value)
-            turn.action = TurnAction.OFFER
-            self._start_offers([_Offer(_OfferKind.CALLBACK, record.target)])
-        else:
-            self._say(self.prompts.call_later(self._language))
-            self._anything_else()
+        turn.action = TurnAction.OPERATOR
+        self._log.transfer_fallback(OPERATOR)
+        transfer = self._transfer(OPERATOR)
+        self._log.transfer_requested(transfer.target, transfer.extension, event.at)
+        self._out.actions.append(transfer)
 
     def _on_transfer_impossible(self, event: TransferImpossible) -> None:
         """The PBX cannot take the transfer: the dialplan puts the caller through to the
@@ -417,19 +449,10 @@ class Dialog:
     def _on_offer_reply(
         self, at: datetime, words: Words, decision: RouteDecision | None, low: bool
     ) -> None:
-        turn, lang = self._turn, self._language
+        lang = self._language
         yes, no = self._reader.yes(words, lang), self._reader.no(words, lang)
-        if yes and not no:
-            turn.intent = DialogIntent.YES
-            self._accept_offer(at)
-        elif no:
-            turn.intent = DialogIntent.NO
-            self._offers.pop(0)
-            if self._offers:
-                turn.action = TurnAction.OFFER
-                self._ask_offer()
-            else:
-                self._anything_else()
+        if yes or no:
+            self._offer_answer(at, yes=yes and not no)
         elif self._reader.is_goodbye(words, lang, after_answer=False):
             self._goodbye()
         elif decision is not None and decision.kind is not RouteKind.UNKNOWN:
@@ -443,10 +466,28 @@ class Dialog:
             self._offers = []
             self._anything_else()
 
+    def _offer_answer(self, at: datetime, yes: bool) -> None:
+        """Yes or no (said or keyed) to the pending offer."""
+        turn = self._turn
+        turn.intent = DialogIntent.YES if yes else DialogIntent.NO
+        if yes:
+            self._accept_offer(at)
+            return
+        self._offers.pop(0)
+        if self._offers:
+            turn.action = TurnAction.OFFER
+            self._ask_offer()
+        else:
+            self._anything_else()
+
     def _accept_offer(self, at: datetime) -> None:
         offer = self._offers[0]
         self._offers = []
-        if offer.kind is _OfferKind.FAQ:
+        if offer.kind is _OfferKind.DETAILS:
+            self._turn.action = TurnAction.DETAILS
+            self._say(self.prompts.faq_details(offer.target, self._language), answer=True)
+            self._anything_else()
+        elif offer.kind is _OfferKind.FAQ:
             self._answer(offer.target)
         elif offer.kind is _OfferKind.OPERATOR:
             self._to_target(OPERATOR, at)
@@ -492,8 +533,12 @@ class Dialog:
 
     def _answer(self, faq_id: str) -> None:
         self._turn.action = TurnAction.ANSWER
+        self._helped = True
         self._say(self.prompts.faq_answer(faq_id, self._language), answer=True)
-        self._anything_else()
+        if self.prompts.has_details(faq_id, self._language):
+            self._start_offers([_Offer(_OfferKind.DETAILS, faq_id)])
+        else:
+            self._anything_else()
 
     def _to_target(self, target: str, at: datetime) -> None:
         """Transfer to a department or the operator when open; else say its hours and offer."""
@@ -511,6 +556,7 @@ class Dialog:
             self._closed(target, at)
 
     def _announce(self, target: str) -> None:
+        self._helped = True
         is_operator = target == OPERATOR
         self._turn.action = TurnAction.OPERATOR if is_operator else TurnAction.TRANSFER
         self._say(self.prompts.transfer(target, self._language), interruptible=False)
@@ -547,12 +593,9 @@ class Dialog:
                 self._to_target(OPERATOR, at)
             else:
                 self._say(self.prompts.rephrase(lang, low_confidence))
-                self._announce_menu()
+                self._announce_menu(self._menu_group)
         elif self._failures >= self.config.max_failures:
-            if self.prompts.has_menu():
-                self._announce_menu()
-            else:
-                self._to_target(OPERATOR, at)
+            self._announce_menu()
         else:
             self._turn.action = TurnAction.REPHRASE
             self._say(self.prompts.rephrase(lang, low_confidence))
@@ -578,11 +621,14 @@ class Dialog:
 
     # --- questions -----------------------------------------------------------------------
 
-    def _announce_menu(self) -> None:
+    def _announce_menu(self, group: str | None = None) -> None:
+        """The keypad menu's first level, or a group's second level."""
         self._turn.action = TurnAction.MENU
         if self._state is not DialogState.MENU:
             self._menu_failures = 0
-        self._say(self.prompts.menu(self._language))
+        self._menu_group = group
+        self._offers, self._clarify = [], None
+        self._say(self.prompts.menu(self._language, group))
         self._wait(DialogState.MENU, _Question.MENU)
 
     def _ask_clarify(self, pair: tuple[str, str]) -> None:
@@ -601,13 +647,17 @@ class Dialog:
 
     def _ask_offer(self) -> None:
         offer, lang = self._offers[0], self._language
-        if offer.kind is _OfferKind.FAQ:
+        if offer.kind is _OfferKind.DETAILS:
+            prompt = self.prompts.offer_details(lang)
+        elif offer.kind is _OfferKind.FAQ:
             prompt = self.prompts.offer_faq(offer.target, lang)
         elif offer.kind is _OfferKind.OPERATOR:
             prompt = self.prompts.offer_operator(lang)
         else:
             prompt = self.prompts.offer_callback(offer.target, lang)
         self._say(prompt)
+        if self._keypad_used:
+            self._say(self.prompts.keypad_yes_no(lang))
         self._wait(DialogState.OFFERING, _Question.OFFER, self._reader.yes_no_grammar(lang))
 
     def _anything_else(self) -> None:
@@ -623,7 +673,7 @@ class Dialog:
         if self._question is _Question.CLARIFY and self._clarify is not None:
             self._say(self.prompts.clarify(*self._clarify, lang))
         elif self._question is _Question.MENU:
-            self._say(self.prompts.menu(lang))
+            self._say(self.prompts.menu(lang, self._menu_group))
         elif self._question is _Question.ANYTHING_ELSE:
             self._say(self.prompts.anything_else(lang))
         else:

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from voicebot.dialog.hours import speak_ranges, speak_week
 from voicebot.dialog.texts import TEXTS
+from voicebot.knowledge.keypad import OTHER_GROUP, KeypadMenu, build_keypad
 from voicebot.knowledge.model import FaqEntry, KnowledgeBase, OpeningHours, TimeRange
 from voicebot.routing.decision import FAQ_PREFIX, OPERATOR
 
@@ -22,7 +23,7 @@ class PromptKey(StrEnum):
     """Prompt families; parametrised ones are suffixed ``:<target>`` in ``Play.prompt_key``."""
 
     GREETING = "greeting"
-    LANGUAGE_HINT = "language_hint"
+    LANGUAGE_OFFER = "language_offer"  # :<language greeted in>
     LANGUAGE_SWITCHED = "language_switched"
     LANGUAGE_UNAVAILABLE = "language_unavailable"
     HOW_CAN_I_HELP = "how_can_i_help"
@@ -32,7 +33,9 @@ class PromptKey(StrEnum):
     REPHRASE_LOW_CONFIDENCE = "rephrase_low_confidence"
     CLARIFY = "clarify"
     YES_NO_REPEAT = "yes_no_repeat"
-    MENU = "menu"
+    KEYPAD_YES_NO = "keypad_yes_no"
+    MENU = "menu"  # first level; second levels: menu:<group id>
+    NO_SPEECH = "no_speech"
     SILENCE = "silence"
     SILENCE_GOODBYE = "silence_goodbye"
     GOODBYE = "goodbye"
@@ -42,9 +45,10 @@ class PromptKey(StrEnum):
     HOLIDAY_TODAY = "holiday_today"
     EXCEPTION_CLOSED = "exception_closed"
     EXCEPTION_HOURS = "exception_hours"  # :<HHMM-HHMM,…>
-    FAQ = "faq"  # :<faq id>, the answer itself
+    FAQ = "faq"  # :<faq id>, the short answer itself
+    FAQ_DETAILS = "faq_details"  # :<faq id>, the rest of the answer
+    OFFER_DETAILS = "offer_details"
     TRANSFER = "transfer"  # :<department id | operator>
-    TRANSFER_FAILED = "transfer_failed"  # :<department id | operator>
     CLOSED = "closed"  # :<department id | operator>
     OFFER_FAQ = "offer_faq"  # :<faq id>
     OFFER_OPERATOR = "offer_operator"
@@ -85,6 +89,7 @@ class PromptBook:
         _check_kb(kb)
         self.kb = kb
         self.operator_digit = operator_digit
+        self.keypad: KeypadMenu = build_keypad(kb, operator_digit)
 
     # --- fixed sentences -----------------------------------------------------------------
 
@@ -96,9 +101,17 @@ class PromptBook:
         text = TEXTS[language].greeting.format(city=self.kb.city.name[language])
         return Prompt(PromptKey.GREETING.value, language, text)
 
-    def language_hint(self, language: str) -> Prompt:
-        """How to switch to ``language``, said in that language."""
-        return self._fixed(PromptKey.LANGUAGE_HINT, language)
+    def language_offer(self, greeted_in: str) -> Prompt | None:
+        """The city's other languages, each named in its own language, in one short
+        sentence said in the first of them; None for a city with one language."""
+        others = [lang for lang in self.kb.city.languages if lang != greeted_in]
+        if not others:
+            return None
+        voice = TEXTS[others[0]]
+        names = [TEXTS[lang].language_names[lang] for lang in others]
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {voice.or_} {names[-1]}"
+        text = voice.language_offer.format(languages=listed[:1].upper() + listed[1:])
+        return Prompt(f"{PromptKey.LANGUAGE_OFFER}:{greeted_in}", others[0], text)
 
     def language_switched(self, language: str) -> Prompt:
         """Confirmation of a switch to ``language``, in that language."""
@@ -135,6 +148,18 @@ class PromptBook:
     def yes_no_repeat(self, language: str) -> Prompt:
         """Ask for a plain yes or no."""
         return self._fixed(PromptKey.YES_NO_REPEAT, language)
+
+    def keypad_yes_no(self, language: str) -> Prompt:
+        """How to answer a yes/no question with the keypad (said to keypad users)."""
+        return self._fixed(PromptKey.KEYPAD_YES_NO, language)
+
+    def no_speech(self, language: str) -> Prompt:
+        """Said before putting a silent caller through to the operator."""
+        return self._fixed(PromptKey.NO_SPEECH, language)
+
+    def offer_details(self, language: str) -> Prompt:
+        """ "Do you want more details?" after a short answer that has some."""
+        return self._fixed(PromptKey.OFFER_DETAILS, language)
 
     def silence(self, language: str) -> Prompt:
         """ "Are you still there?"."""
@@ -185,20 +210,24 @@ class PromptBook:
         return self.kb.operator.hours if target == OPERATOR else self.kb.department(target).hours
 
     def faq_answer(self, faq_id: str, language: str) -> Prompt:
-        """The answer of an FAQ entry."""
+        """The short answer of an FAQ entry."""
         return Prompt(
             f"{PromptKey.FAQ}:{faq_id}", language, self.kb.faq_entry(faq_id).answer[language]
         )
+
+    def has_details(self, faq_id: str, language: str) -> bool:
+        """Whether the FAQ entry has details to offer in ``language``."""
+        return bool(self.kb.faq_entry(faq_id).details.get(language))
+
+    def faq_details(self, faq_id: str, language: str) -> Prompt:
+        """The rest of an FAQ answer, said on request."""
+        text = self.kb.faq_entry(faq_id).details[language]
+        return Prompt(f"{PromptKey.FAQ_DETAILS}:{faq_id}", language, text)
 
     def transfer(self, target: str, language: str) -> Prompt:
         """Announcement of a transfer."""
         text = TEXTS[language].transfer.format(name=self.target_name(target, language))
         return Prompt(f"{PromptKey.TRANSFER}:{target}", language, text)
-
-    def transfer_failed(self, target: str, language: str) -> Prompt:
-        """The target did not answer."""
-        text = TEXTS[language].transfer_failed.format(name=self.target_name(target, language))
-        return Prompt(f"{PromptKey.TRANSFER_FAILED}:{target}", language, text)
 
     def closed(self, target: str, language: str) -> Prompt:
         """The target is closed, with its weekly opening hours."""
@@ -228,26 +257,39 @@ class PromptBook:
         text = TEXTS[language].offer_callback.format(name=self.target_name(target, language))
         return Prompt(f"{PromptKey.OFFER_CALLBACK}:{target}", language, text)
 
-    def menu_digits(self) -> dict[str, str]:
-        """DTMF key → department id or ``operator``, in menu order."""
-        ordered = sorted(self.kb.departments, key=lambda d: d.dtmf or "")
-        digits = {d.dtmf: d.id for d in ordered if d.dtmf}
-        digits.setdefault(self.operator_digit, OPERATOR)
-        return digits
+    def group_name(self, group: str, language: str) -> str:
+        """What a keypad menu group is called."""
+        if group == OTHER_GROUP:
+            return TEXTS[language].menu_other
+        return next(g for g in self.kb.menu if g.id == group).name[language]
 
-    def has_menu(self) -> bool:
-        """Whether any department has a DTMF digit (else there is no menu to offer)."""
-        return any(d.dtmf for d in self.kb.departments)
-
-    def menu(self, language: str) -> Prompt:
-        """The DTMF menu built from the departments' digits."""
+    def menu(self, language: str, group: str | None = None) -> Prompt:
+        """The keypad menu's first level, or the second level of ``group``."""
         texts = TEXTS[language]
-        parts = [texts.menu_intro]
-        for digit, target in self.menu_digits().items():
-            template = texts.menu_operator if target == OPERATOR else texts.menu_item
-            item = template.format(name=self.target_name(target, language), digit=digit)
-            parts.append(item[:1].upper() + item[1:])
-        return Prompt(PromptKey.MENU.value, language, " ".join(parts))
+        if group is None:
+            parts, options = [texts.menu_intro], self.keypad.top
+        else:
+            parts, options = (
+                [_sentence(self.group_name(group, language))],
+                self.keypad.groups[group],
+            )
+        for option in options:
+            if option.target == OPERATOR:
+                continue
+            name = (
+                self.target_name(option.target, language)
+                if option.target is not None
+                else self.group_name(str(option.group), language)
+            )
+            parts.append(_sentence(texts.menu_item.format(name=name, digit=option.digit)))
+        if group is not None:
+            parts.append(texts.menu_back)
+        operator = texts.menu_operator.format(
+            name=self.target_name(OPERATOR, language), digit=self.operator_digit
+        )
+        parts.append(_sentence(operator))
+        key = PromptKey.MENU.value if group is None else f"{PromptKey.MENU}:{group}"
+        return Prompt(key, language, " ".join(parts))
 
     def option(self, label: str, language: str) -> str:
         """How a routing label is named in a clarifying question."""
@@ -274,9 +316,10 @@ class PromptBook:
         }
         prompts: list[Prompt] = []
         for lang in kb.city.languages:
+            offer = self.language_offer(lang)
             prompts += [
                 self.greeting(lang),
-                self.language_hint(lang),
+                *([offer] if offer is not None else []),
                 self.language_switched(lang),
                 self.language_unavailable(lang),
                 self.how_can_i_help(lang),
@@ -285,6 +328,9 @@ class PromptBook:
                 self.rephrase(lang),
                 self.rephrase(lang, low_confidence=True),
                 self.yes_no_repeat(lang),
+                self.keypad_yes_no(lang),
+                self.no_speech(lang),
+                self.offer_details(lang),
                 self.silence(lang),
                 self.silence_goodbye(lang),
                 self.goodbye(lang),
@@ -294,18 +340,16 @@ class PromptBook:
                 self.holiday_today(lang),
                 self.offer_operator(lang),
             ]
-            if self.has_menu():
-                prompts.append(self.menu(lang))
+            prompts.append(self.menu(lang))
+            prompts += [self.menu(lang, group) for group in self.keypad.groups]
             for target in targets:
-                prompts += [
-                    self.transfer(target, lang),
-                    self.transfer_failed(target, lang),
-                    self.offer_callback(target, lang),
-                ]
+                prompts += [self.transfer(target, lang), self.offer_callback(target, lang)]
                 if not self.target_hours(target).always_open:
                     prompts.append(self.closed(target, lang))
             for entry in kb.faq:
                 prompts += [self.faq_answer(entry.id, lang), self.offer_faq(entry.id, lang)]
+                if self.has_details(entry.id, lang):
+                    prompts.append(self.faq_details(entry.id, lang))
             prompts += [self.exception_today(r, lang) for r in sorted(exception_ranges, key=str)]
         return prompts
 
@@ -316,6 +360,12 @@ def prompt_texts(kb: KnowledgeBase, operator_digit: str = "0") -> dict[str, dict
     for prompt in PromptBook(kb, operator_digit).all_prompts():
         result[prompt.language][prompt.key] = prompt.text
     return result
+
+
+def _sentence(text: str) -> str:
+    """``text`` with a capital first letter and a final full stop."""
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "?", "!", ":")) else f"{text}."
 
 
 def _check_kb(kb: KnowledgeBase) -> None:
@@ -337,6 +387,8 @@ def _check_kb(kb: KnowledgeBase) -> None:
             (f"faq[{entry.id}].answer", entry.answer),
             (f"faq[{entry.id}].questions", entry.questions),
         ]
+    for group in kb.menu:
+        fields.append((f"menu[{group.id}].name", group.name))
     for name, texts in fields:
         for lang in kb.city.languages:
             if not texts.get(lang):

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 class Texts:
     """The templates of one language."""
 
-    greeting: str  # {city}
-    language_hint: str
+    greeting: str  # {city}: welcome, how to ask, and the operator's key, all in ~5 s
+    language_offer: str  # {languages}: the other languages, each named in its own language
     language_switched: str
     language_unavailable: str  # {languages}
     language_names: dict[str, str]
@@ -33,6 +33,11 @@ class Texts:
     menu_intro: str
     menu_item: str  # {name} {digit}
     menu_operator: str  # {name} {digit}
+    menu_back: str
+    menu_other: str
+    keypad_yes_no: str
+    offer_details: str
+    no_speech: str
     silence: str
     silence_goodbye: str
     goodbye: str
@@ -43,7 +48,6 @@ class Texts:
     exception_closed: str
     exception_hours: str  # {ranges}
     transfer: str  # {name}
-    transfer_failed: str  # {name}
     closed: str  # {name}
     closed_schedule: str  # {schedule}
     offer_faq: str  # {title}
@@ -53,11 +57,8 @@ class Texts:
 
 TEXTS: dict[str, Texts] = {
     "fr": Texts(
-        greeting=(
-            "Bonjour, vous êtes bien à l'administration de {city}. Je suis l'assistant vocal. "
-            "Dites-moi en quelques mots ce que vous cherchez."
-        ),
-        language_hint="Pour continuer en français, dites : français.",
+        greeting="Bonjour, commune de {city}. Dites votre demande, ou tapez zéro pour l'accueil.",
+        language_offer="{languages} ?",
         language_switched="Très bien, je continue en français.",
         language_unavailable="Je suis désolé, je ne peux vous répondre qu'en {languages}.",
         language_names={"fr": "français", "nl": "néerlandais", "en": "anglais", "de": "allemand"},
@@ -78,6 +79,11 @@ TEXTS: dict[str, Texts] = {
         menu_intro="Vous pouvez aussi choisir avec le clavier de votre téléphone.",
         menu_item="Pour {name}, tapez {digit}.",
         menu_operator="Pour parler avec {name}, tapez {digit}.",
+        menu_back="Pour revenir au premier menu, tapez étoile.",
+        menu_other="les autres services",
+        keypad_yes_no="Tapez 1 pour oui, 2 pour non.",
+        offer_details="Voulez-vous plus de détails ?",
+        no_speech="Je ne vous entends pas.",
         silence="Je ne vous entends pas. Êtes-vous toujours en ligne ?",
         silence_goodbye=(
             "Je n'entends toujours rien, je vais raccrocher. Merci de votre appel, au revoir."
@@ -90,7 +96,6 @@ TEXTS: dict[str, Texts] = {
         exception_closed="Aujourd'hui, exceptionnellement, le service est fermé.",
         exception_hours="Aujourd'hui, exceptionnellement, le service est ouvert {ranges}.",
         transfer="Je vous mets en relation avec {name}. Restez en ligne, s'il vous plaît.",
-        transfer_failed="Je n'arrive pas à joindre {name} pour le moment.",
         closed=(
             "Je ne peux pas vous mettre en relation avec {name} pour le moment : "
             "le service est fermé."
@@ -104,11 +109,8 @@ TEXTS: dict[str, Texts] = {
         offer_callback="Souhaitez-vous être rappelé par {name} pendant les heures d'ouverture ?",
     ),
     "nl": Texts(
-        greeting=(
-            "Goeiedag, u bent verbonden met het gemeentebestuur van {city}. "
-            "Ik ben de spraakassistent. Zeg me in een paar woorden waarmee ik u kan helpen."
-        ),
-        language_hint="Om verder te gaan in het Nederlands, zeg: Nederlands.",
+        greeting="Goeiedag, gemeente {city}. Zeg uw vraag, of toets nul voor het onthaal.",
+        language_offer="{languages}?",
         language_switched="Prima, ik ga verder in het Nederlands.",
         language_unavailable="Het spijt me, ik kan alleen antwoorden in het {languages}.",
         language_names={"fr": "Frans", "nl": "Nederlands", "en": "Engels", "de": "Duits"},
@@ -126,6 +128,11 @@ TEXTS: dict[str, Texts] = {
         menu_intro="U kunt ook kiezen met de toetsen van uw telefoon.",
         menu_item="Voor {name}, toets {digit}.",
         menu_operator="Om {name} te spreken, toets {digit}.",
+        menu_back="Om terug te gaan naar het eerste menu, toets sterretje.",
+        menu_other="de andere diensten",
+        keypad_yes_no="Toets 1 voor ja, 2 voor nee.",
+        offer_details="Wilt u meer details?",
+        no_speech="Ik hoor u niet.",
         silence="Ik hoor u niet. Bent u er nog?",
         silence_goodbye=(
             "Ik hoor nog steeds niets, dus ik hang op. Bedankt voor uw oproep, tot ziens."
@@ -138,7 +145,6 @@ TEXTS: dict[str, Texts] = {
         exception_closed="Vandaag is de dienst uitzonderlijk gesloten.",
         exception_hours="Vandaag is de dienst uitzonderlijk open {ranges}.",
         transfer="Ik verbind u door met {name}. Blijf aan de lijn, alstublieft.",
-        transfer_failed="Ik kan {name} op dit moment niet bereiken.",
         closed="Ik kan u nu niet doorverbinden met {name}, want de dienst is gesloten.",
         closed_schedule="De openingsuren zijn {schedule}.",
         offer_faq=(
@@ -148,11 +154,8 @@ TEXTS: dict[str, Texts] = {
         offer_callback="Wilt u dat {name} u tijdens de openingsuren terugbelt?",
     ),
     "en": Texts(
-        greeting=(
-            "Hello, you have reached the administration of {city}. I am the voice assistant. "
-            "Please tell me in a few words what you are looking for."
-        ),
-        language_hint="To continue in English, say: English.",
+        greeting="Hello, {city} town hall. Say your request, or press zero for reception.",
+        language_offer="{languages}?",
         language_switched="All right, I will continue in English.",
         language_unavailable="I am sorry, I can only answer in {languages}.",
         language_names={"fr": "French", "nl": "Dutch", "en": "English", "de": "German"},
@@ -170,6 +173,11 @@ TEXTS: dict[str, Texts] = {
         menu_intro="You can also choose with your phone's keypad.",
         menu_item="For {name}, press {digit}.",
         menu_operator="To speak to {name}, press {digit}.",
+        menu_back="To go back to the first menu, press star.",
+        menu_other="the other departments",
+        keypad_yes_no="Press 1 for yes, 2 for no.",
+        offer_details="Would you like more details?",
+        no_speech="I cannot hear you.",
         silence="I cannot hear you. Are you still there?",
         silence_goodbye=(
             "I still cannot hear anything, so I will hang up. Thank you for calling, goodbye."
@@ -182,7 +190,6 @@ TEXTS: dict[str, Texts] = {
         exception_closed="Today, exceptionally, it is closed.",
         exception_hours="Today, exceptionally, it is open {ranges}.",
         transfer="I am putting you through to {name}. Please stay on the line.",
-        transfer_failed="I cannot reach {name} at the moment.",
         closed="I cannot put you through to {name} right now, because it is closed.",
         closed_schedule="It is open {schedule}.",
         offer_faq=(
@@ -192,11 +199,8 @@ TEXTS: dict[str, Texts] = {
         offer_callback="Would you like {name} to call you back during opening hours?",
     ),
     "de": Texts(
-        greeting=(
-            "Guten Tag, Sie sind mit der Verwaltung von {city} verbunden. "
-            "Ich bin der Sprachassistent. Sagen Sie mir bitte in wenigen Worten, worum es geht."
-        ),
-        language_hint="Um auf Deutsch weiterzumachen, sagen Sie: Deutsch.",
+        greeting="Guten Tag, Gemeinde {city}. Ihr Anliegen bitte, oder die Null für den Empfang.",
+        language_offer="{languages}?",
         language_switched="Gut, ich spreche jetzt Deutsch mit Ihnen.",
         language_unavailable="Es tut mir leid, ich kann nur auf {languages} antworten.",
         language_names={
@@ -223,6 +227,11 @@ TEXTS: dict[str, Texts] = {
         menu_intro="Sie können auch mit der Tastatur Ihres Telefons wählen.",
         menu_item="{name}: Taste {digit}.",
         menu_operator="{name}: Taste {digit}.",
+        menu_back="Zurück zum ersten Menü: Sterntaste.",
+        menu_other="andere Dienste",
+        keypad_yes_no="Ja: Taste 1, nein: Taste 2.",
+        offer_details="Möchten Sie mehr Einzelheiten?",
+        no_speech="Ich höre Sie nicht.",
         silence="Ich höre Sie nicht. Sind Sie noch da?",
         silence_goodbye=(
             "Ich höre leider immer noch nichts und lege jetzt auf. "
@@ -238,7 +247,6 @@ TEXTS: dict[str, Texts] = {
         exception_closed="Heute ist ausnahmsweise geschlossen.",
         exception_hours="Heute ist ausnahmsweise {ranges} geöffnet.",
         transfer="Ich verbinde Sie weiter, zuständig ist {name}. Bitte bleiben Sie am Apparat.",
-        transfer_failed="Leider ist {name} im Moment nicht erreichbar.",
         closed="Leider ist {name} gerade geschlossen.",
         closed_schedule="Die Öffnungszeiten sind {schedule}.",
         offer_faq=(

@@ -35,6 +35,7 @@ DIALOG_ACTS = {
 }
 ACTIONS = {
     "answer": N_("Answered (FAQ)"),
+    "details": N_("Details given (FAQ)"),
     "transfer": N_("Transfer announced"),
     "operator": N_("Sent to reception"),
     "closed": N_("Closed: opening hours given"),

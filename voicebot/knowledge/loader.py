@@ -23,12 +23,14 @@ import yaml
 
 from voicebot import safe_yaml
 from voicebot.knowledge.catalogue_model import Catalogue
+from voicebot.knowledge.keypad import KeypadError, build_keypad
 from voicebot.knowledge.model import (
     WEEKDAYS,
     City,
     Department,
     FaqEntry,
     KnowledgeBase,
+    MenuGroup,
     OpeningHours,
     Operator,
     TimeRange,
@@ -108,7 +110,13 @@ def build_kb(
     lines = lines or {}
     _check_schema(data, source, lines)
     _check_consistency(data, source, lines, catalogue)
-    return _build(data, source)
+    kb = _build(data, source)
+    try:
+        build_keypad(kb)
+    except KeypadError as exc:
+        path = ("menu",) if "menu" in data else ("departments",)
+        raise KnowledgeBaseError(source, _line(lines, path), _field(path), str(exc)) from None
+    return kb
 
 
 def sample_kb_path() -> Path:
@@ -326,7 +334,38 @@ def _check_consistency(
     for index, entry in enumerate(data["faq"]):
         if "department" in entry and entry["department"] not in department_ids:
             fail(("faq", index, "department"), f"unknown department {entry['department']!r}")
+    _check_menu(data, fail)
     _check_links(data, fail, catalogue)
+
+
+def _check_menu(data: dict[str, Any], fail: Any) -> None:
+    """Menu groups: own digits and ids, known departments, each reachable by one key only."""
+    digits: dict[str, JsonPath] = {
+        d["dtmf"]: ("departments", i, "dtmf")
+        for i, d in enumerate(data["departments"])
+        if "dtmf" in d
+    }
+    direct = {d["id"] for d in data["departments"] if "dtmf" in d}
+    known = {d["id"] for d in data["departments"]}
+    group_ids: set[str] = set()
+    grouped: dict[str, JsonPath] = {}
+    for index, group in enumerate(data.get("menu", [])):
+        if group["id"] in group_ids:
+            fail(("menu", index, "id"), f"duplicate id {group['id']!r}")
+        group_ids.add(group["id"])
+        if group["dtmf"] in digits:
+            other = _field(digits[group["dtmf"]])
+            fail(("menu", index, "dtmf"), f"DTMF digit {group['dtmf']} already used by {other}")
+        digits[group["dtmf"]] = ("menu", index, "dtmf")
+        for d_index, department in enumerate(group["departments"]):
+            path = ("menu", index, "departments", d_index)
+            if department not in known:
+                fail(path, _unknown_id("department", department, sorted(known)))
+            if department in direct:
+                fail(path, f"{department!r} has its own dtmf digit: list it in one place only")
+            if department in grouped:
+                fail(path, f"{department!r} is already in {_field(grouped[department])}")
+            grouped[department] = path
 
 
 def _check_links(data: dict[str, Any], fail: Any, catalogue: Catalogue | None) -> None:
@@ -381,6 +420,10 @@ def _multilingual_fields(
     for index, entry in enumerate(data["faq"]):
         yield ("faq", index, "questions"), entry["questions"], True
         yield ("faq", index, "answer"), entry["answer"], True
+        if "details" in entry:
+            yield ("faq", index, "details"), entry["details"], True
+    for index, group in enumerate(data.get("menu", [])):
+        yield ("menu", index, "name"), group["name"], True
 
 
 def _check_date(value: str, path: JsonPath, fail: Any) -> None:
@@ -459,8 +502,18 @@ def _build(data: dict[str, Any], source: str) -> KnowledgeBase:
                 answer=dict(entry["answer"]),
                 department=entry.get("department"),
                 intent=entry.get("intent"),
+                details=dict(entry.get("details", {})),
             )
             for entry in data["faq"]
+        ),
+        menu=tuple(
+            MenuGroup(
+                id=group["id"],
+                dtmf=group["dtmf"],
+                name=dict(group["name"]),
+                departments=tuple(group["departments"]),
+            )
+            for group in data.get("menu", [])
         ),
         source=source,
         content_hash=content_hash(data),

@@ -84,10 +84,26 @@ class FaqEntry:
     id: str
     questions: dict[str, tuple[str, ...]]
     answer: dict[str, str]
+    """Language → the short spoken answer (at most 20 s read aloud)."""
     department: str | None = None
     """The department this answer belongs to, offered when the caller wants more."""
     intent: str | None = None
     """The catalogue FAQ intent this entry answers: its caller phrases count as questions."""
+    details: dict[str, str] = field(default_factory=dict)
+    """Language → the rest of the answer, read when the caller wants more details (or {})."""
+
+
+@dataclass(frozen=True, slots=True)
+class MenuGroup:
+    """A key of the keypad menu that opens a second level listing some departments."""
+
+    id: str
+    dtmf: str
+    """Digit of the group in the first level."""
+    name: dict[str, str]
+    """Language → what the group is called in the menu ("les papiers et l'état civil")."""
+    departments: tuple[str, ...]
+    """Department ids listed in the second level, in this order (digits 1, 2, ...)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +141,8 @@ class KnowledgeBase:
     operator: Operator
     departments: tuple[Department, ...]
     faq: tuple[FaqEntry, ...]
+    menu: tuple[MenuGroup, ...] = ()
+    """Keypad menu groups declared by the city (``voicebot.dialog.keypad`` completes them)."""
     source: str = "<memory>"
     """Where it was loaded from, for messages."""
     content_hash: str = ""

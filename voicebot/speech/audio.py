@@ -64,6 +64,20 @@ def to_telephone_pcm(samples: npt.NDArray[np.generic], rate: int) -> bytes:
     return int16_to_pcm(resample(samples, rate, SAMPLE_RATE))
 
 
+def trim_trailing_silence(pcm: bytes, keep_s: float = 0.12, floor_dbfs: float = -50.0) -> bytes:
+    """Drop the silence after the last sample above ``floor_dbfs``, keeping ``keep_s`` of it.
+
+    espeak-ng ends every text with ~330 ms of silence: between two sentences of one reply
+    that is a pause too long, and before the caller may speak it is dead air.
+    """
+    samples = pcm_to_int16(pcm)
+    loud = np.nonzero(np.abs(samples.astype(np.int32)) > _INT16_MAX * 10 ** (floor_dbfs / 20))[0]
+    if loud.size == 0:
+        return pcm
+    end = min(samples.size, int(loud[-1]) + 1 + int(keep_s * SAMPLE_RATE))
+    return pcm[: end * SAMPLE_WIDTH]
+
+
 def split_frames(pcm: bytes, frame_bytes: int = FRAME_BYTES) -> list[bytes]:
     """Split PCM into fixed-size frames, zero-padding the last one."""
     if frame_bytes <= 0 or frame_bytes % SAMPLE_WIDTH:

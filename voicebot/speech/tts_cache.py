@@ -2,7 +2,8 @@
 
 A render is keyed by sha256 of (synthesizer version, voice id, rate, text): a changed
 knowledge-base answer, voice or espeak-ng version misses the cache, everything else is
-reused. Files hold raw 8 kHz slin16 (no header), written atomically.
+reused. Files hold raw 8 kHz slin16 (no header), written atomically. A prompt the city
+has recorded (``recordings``) is played from its recording instead.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from voicebot.speech.recordings import RecordedPrompts
 from voicebot.speech.tts import RenderedAudio, SpeechSynthesizer
 
 _LOGGER = logging.getLogger(__name__)
@@ -37,13 +39,19 @@ class TtsCache:
     """Rendered audio by (voice, rate, text, synthesizer version): memory LRU, then disk."""
 
     def __init__(
-        self, directory: Path, synthesizer: SpeechSynthesizer, memory_items: int = 256
+        self,
+        directory: Path,
+        synthesizer: SpeechSynthesizer,
+        memory_items: int = 256,
+        recordings: RecordedPrompts | None = None,
     ) -> None:
         if memory_items < 0:
             raise ValueError(f"memory_items must be >= 0, got {memory_items}")
         self.directory = directory
         self.synthesizer = synthesizer
         self.memory_items = memory_items
+        self.recordings = recordings or RecordedPrompts({})
+        """The city's recordings, preferred over synthesis for the prompts they cover."""
         self._memory: OrderedDict[str, RenderedAudio] = OrderedDict()
         self._in_flight: dict[str, asyncio.Future[RenderedAudio]] = {}
 
@@ -70,8 +78,13 @@ class TtsCache:
             self._memory.move_to_end(key)
         return audio
 
-    async def get(self, text: str, language: str) -> RenderedAudio:
-        """Return the render of ``text`` in ``language``: memory, else disk, else synthesize."""
+    async def get(self, text: str, language: str, key: str | None = None) -> RenderedAudio:
+        """The audio of prompt ``key`` (its recording, if any), else the render of ``text``
+        in ``language``: memory, else disk, else synthesize."""
+        if key is not None:
+            recorded = self.recordings.get(language, key)
+            if recorded is not None:
+                return recorded
         if not self.synthesizer.started:
             await self.synthesizer.start()
         key = self.key(text, language)

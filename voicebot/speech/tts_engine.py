@@ -33,9 +33,9 @@ from typing import Any
 
 import pyttsx3
 
-from voicebot.speech.audio import read_wav, to_telephone_pcm
+from voicebot.speech.audio import read_wav, to_telephone_pcm, trim_trailing_silence
 
-RENDER_FORMAT = "slin16-8k-v1"
+RENDER_FORMAT = "slin16-8k-v2"
 """Bumped whenever post-processing of the rendered audio changes (invalidates caches)."""
 
 
@@ -131,7 +131,7 @@ class Pyttsx3Renderer:
             path.unlink(missing_ok=True)
         if samples.size == 0:
             raise SynthesisError(f"espeak-ng produced no audio for {text!r} (voice {voice_id})")
-        return to_telephone_pcm(samples, rate)
+        return trim_trailing_silence(to_telephone_pcm(samples, rate))
 
     def close(self) -> None:
         """Remove the scratch directory."""
