@@ -48,6 +48,7 @@ def steps(quick: bool) -> list[Step]:
             ("vad_cost", [*py, "bench.vad_cost", "--seconds", "20"], 120),
             ("routing", [*py, "bench.routing", "--quick", "--cache", str(ROUTING_CACHE)], 240),
             ("tts_latency", [*py, "bench.tts_latency", "--repeat", "1"], 120),
+            ("phone_path", [*py, "bench.phone_path"], 180),
             ("calllog_writer", [*py, "bench.calllog_writer", "--calls", "200"], 120),
             ("stats_api", [*py, "bench.stats_api", "--seconds", "5", "--clients", "8"], 120),
             ("staff_pages", [*py, "bench.staff_pages", "--runs", "5"], 240),
@@ -70,6 +71,7 @@ def steps(quick: bool) -> list[Step]:
         ]
     return [
         ("vad_cost", [*py, "bench.vad_cost", "--seconds", "60"], 180),
+        ("phone_path", [*py, "bench.phone_path"], 180),
         (
             "routing",
             [
