@@ -256,7 +256,7 @@ def other_tables(steps: dict[str, Any]) -> list[str]:
                 )
         out += _table(["database", "writer", "calls/s", "turns/s", "submit() µs p50 / p95"], rows)
     api = steps.get("stats_api", {}).get("result")
-    if api:
+    if api and "skipped" not in api:
         out += [
             f"### Statistics API ({api['data_set']['turns']} turns, "
             f"{api['data_set']['calls']} calls, PostgreSQL)",

@@ -2,6 +2,13 @@
 
     python -m bench.calllog_gen      # once: loads schema calllog_bench of voicebot_bench
     python -m bench.stats_api [--clients 8] [--seconds 20] [--json PATH]
+    python -m bench.stats_api --schema calllog_quick --generate 3000   # a fresh clone
+
+``--generate N`` first replaces ``--schema`` with N synthetic calls of its own (the
+``calllog_gen`` generator, a few seconds for thousands of calls), so the step runs on a
+machine where the 1 M-turn data set was never loaded (``make bench ARGS=--quick``).
+Without it and without data, or without a reachable PostgreSQL, the step prints one line
+saying so and a JSON object marked ``skipped``, and exits 0.
 
 Runs the real application (``create_app`` over ``voicebot.assembly.open_api``) under
 uvicorn in a child process against the bench schema, creates a manager API key, then hits
@@ -32,15 +39,18 @@ from typing import Any
 import httpx
 import numpy as np
 import numpy.typing as npt
+import psycopg
 from sqlalchemy import delete, make_url, select
+from sqlalchemy.exc import DBAPIError
 
-from bench.calllog_gen import DEFAULT_SCHEMA, DEFAULT_URL
+from bench.calllog_gen import DEFAULT_SCHEMA, DEFAULT_URL, generate, load, prepare_database
 from bench.calllog_stats import hashed_bag_of_words
 from bench.measure import cpu_seconds, load_average, machine, summarize
 from tests.support.serve_process import free_port
 from voicebot.accounts.keys import create_key
-from voicebot.calllog.db import create_calllog_engine
+from voicebot.calllog.db import create_calllog_engine, migrate
 from voicebot.calllog.models import ApiKey, Call, Turn
+from voicebot.calllog.rollups import rebuild_rollups
 from voicebot.calllog.rows import utc_now
 
 KEY_NAME = "bench.stats_api"
@@ -138,16 +148,42 @@ async def wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float
             await asyncio.sleep(0.2)
 
 
+class Skipped(Exception):
+    """The step cannot run here; the message says why, in one line."""
+
+
+def generate_small(url: str, schema: str, calls: int) -> None:
+    """Replace ``schema`` with ``calls`` synthetic calls (about 7 turns each) and rollups."""
+    bound = prepare_database(make_url(url), schema)
+    migrate(bound)
+    engine = create_calllog_engine(bound)
+    try:
+        load(engine, generate(calls, calls * 7, 30, 20240521))
+        with engine.begin() as connection:
+            rebuild_rollups(connection)
+    finally:
+        engine.dispose()
+
+
 def run(url: str, schema: str, clients: int, seconds: float) -> dict[str, Any]:
     """Start the API, measure 1 and ``clients`` concurrent clients, clean up."""
     bound = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
     database_url = bound.render_as_string(hide_password=False)
     engine = create_calllog_engine(bound)
-    with engine.connect() as connection:
-        turns = connection.execute(select(Turn.id).order_by(Turn.id.desc()).limit(1)).scalar()
-        calls = connection.execute(select(Call.id).order_by(Call.id.desc()).limit(1)).scalar()
+    try:
+        with engine.connect() as connection:
+            turns = connection.execute(select(Turn.id).order_by(Turn.id.desc()).limit(1)).scalar()
+            calls = connection.execute(select(Call.id).order_by(Call.id.desc()).limit(1)).scalar()
+    except DBAPIError as exc:  # no server, no database, no tables
+        engine.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise Skipped(f"no call log data in schema {schema} ({reason})") from None
     if not turns:
-        raise SystemExit("no bench data: run `python -m bench.calllog_gen` first")
+        engine.dispose()
+        raise Skipped(
+            f"no call log data in schema {schema}: run `python -m bench.calllog_gen` "
+            "first, or pass --generate N"
+        )
     key = create_key(engine, KEY_NAME, "manager")
     port = free_port()
     process = subprocess.Popen(
@@ -196,13 +232,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--json", type=Path, help="also write the result here")
+    parser.add_argument(
+        "--generate", type=int, default=0, metavar="N", help="first load N calls into --schema"
+    )
     parser.add_argument("--serve", metavar="DATABASE_URL", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
         serve(args.serve, args.port)
         return
-    report = run(args.url, args.schema, args.clients, args.seconds)
+    try:
+        if args.generate:
+            if args.schema == DEFAULT_SCHEMA:
+                parser.error(
+                    f"--generate replaces its schema: give one other than {DEFAULT_SCHEMA}"
+                )
+            try:
+                generate_small(args.url, args.schema, args.generate)
+            except psycopg.OperationalError as exc:
+                raise Skipped(f"cannot reach PostgreSQL at {args.url}: {exc}") from None
+        report = run(args.url, args.schema, args.clients, args.seconds)
+    except Skipped as skipped:
+        print(f"stats_api skipped: {skipped}", file=sys.stderr)
+        print(json.dumps({"skipped": str(skipped)}))
+        return
     text = json.dumps(report, indent=2, ensure_ascii=False)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
