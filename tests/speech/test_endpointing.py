@@ -211,3 +211,33 @@ def test_invalid_config_names_the_field(kwargs: dict[str, float], message: str) 
 def test_event_types_are_wire_strings() -> None:
     assert str(EndpointEventType.SPEECH_END) == "speech-end"
     assert EndpointEventType.NO_INPUT.value == "no-input"
+
+
+def test_silence_counts_from_the_last_voiced_frame_while_the_vad_still_says_speech() -> None:
+    ep = Endpointer(CONFIG, start_time=0.0)
+    events = feed(ep, 0.0, 1.0, True)  # voice up to 1.0 s
+    # The VAD's probability lags: it says speech for 100 ms more, the frames are silent.
+    for i in range(5):
+        events += ep.observe(round(1.0 + i * FRAME, 6), True, voiced_at=0.98)
+    events += feed(ep, 1.1, 1.5, False)
+    end = events[-1]
+    assert end.type is EndpointEventType.SPEECH_END
+    assert end.speech_end == pytest.approx(0.98)
+    assert end.timestamp == pytest.approx(1.28)  # 0.98 + 0.3, not 1.08 + 0.3
+
+
+def test_the_vad_saying_speech_ends_the_turn_when_no_frame_is_voiced_for_the_silence() -> None:
+    ep = Endpointer(CONFIG, start_time=0.0)
+    events = feed(ep, 0.0, 0.5, True)
+    for i in range(30):  # the VAD never lets go, the voice stopped at 0.48 s
+        events += ep.observe(round(0.5 + i * FRAME, 6), True, voiced_at=0.48)
+    assert types(events) == [EndpointEventType.SPEECH_START, EndpointEventType.SPEECH_END]
+    assert events[-1].timestamp == pytest.approx(0.78)
+
+
+def test_a_voiced_time_later_than_the_chunk_is_taken_as_the_chunk_time() -> None:
+    ep = Endpointer(CONFIG, start_time=0.0)
+    feed(ep, 0.0, 0.5, True)
+    ep.observe(0.5, True, voiced_at=9.0)
+    events = feed(ep, 0.52, 1.0, False)
+    assert events[-1].speech_end == pytest.approx(0.5)

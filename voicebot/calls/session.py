@@ -49,6 +49,7 @@ from voicebot.dialog import (
 from voicebot.routing.decision import RouteDecision
 from voicebot.speech.endpointing import Endpointer, EndpointEvent, EndpointEventType
 from voicebot.speech.vad import BargeInDetector
+from voicebot.speech.voicing import VoicedFrames
 from voicebot.telephony.ami_types import AmiError
 from voicebot.telephony.audiosocket import AudioSocketConnection
 from voicebot.telephony.audiosocket_codec import AudioMessage, DtmfMessage, HangupMessage
@@ -78,6 +79,7 @@ class CallSession:
         now = self._loop.time()
         self._vad = services.vad_factory()
         self._endpointer = Endpointer(services.endpointing, start_time=now)
+        self._voiced = VoicedFrames()
         self._barge_in = BargeInDetector(services.barge_in_chunks)
         self._language = services.kb.city.default_language
         self._grammar: tuple[str, ...] | None = None
@@ -194,13 +196,16 @@ class CallSession:
 
     async def _on_audio(self, pcm: bytes, now: float) -> None:
         self._preroll.append(pcm)
+        self._voiced.observe(now, pcm)
         for chunk in self._vad.process(pcm):
             speech = chunk.probability >= SPEECH_PROBABILITY
             if self._barge_in.observe(chunk) is not None:
                 await self._handle(BargeIn(at=self._now()))
             # Read the clock afresh: handling an event may have awaited (and reset the
             # endpointer at a later time) since this frame arrived.
-            for event in self._endpointer.observe(self._loop.time(), speech):
+            # Silence is counted from the last voiced frame, not from the VAD's late "speech".
+            voiced_at = self._voiced.last_voiced
+            for event in self._endpointer.observe(self._loop.time(), speech, voiced_at):
                 await self._on_endpoint(event, self._loop.time())
         if self._in_speech:
             # Frames since speech started, plus the pre-roll before it, go to the recogniser.
@@ -225,10 +230,10 @@ class CallSession:
             await self._on_utterance_end(event, now)
         elif event.type is EndpointEventType.NO_INPUT:
             if now < self._playing_until:
-                self._endpointer.reset(now)  # the assistant is still talking
+                self._restart_endpointing(now)  # the assistant is still talking
                 return
             await self._handle(SilenceTimeout(at=self._now()))
-            self._endpointer.reset(self._loop.time())
+            self._restart_endpointing(self._loop.time())
 
     async def _on_utterance_end(self, event: EndpointEvent, now: float) -> None:
         last_voice = event.speech_end if event.speech_end is not None else now
@@ -261,7 +266,12 @@ class CallSession:
                 timings_ms=dict(self._reply_timing),
             )
         )
-        self._endpointer.reset(self._loop.time())
+        self._restart_endpointing(self._loop.time())
+
+    def _restart_endpointing(self, at: float) -> None:
+        """A new turn: the endpointer and the voiced-frame tracker start again."""
+        self._endpointer.reset(at)
+        self._voiced.reset()
 
     # --- dialog actions -----------------------------------------------------------------
 
@@ -343,7 +353,7 @@ class CallSession:
             self._barge_in.disarm()
             if not self._in_speech:
                 # Silence is counted from the end of what the assistant said.
-                self._endpointer.reset(self._loop.time())
+                self._restart_endpointing(self._loop.time())
         self._pending.append(PlaybackFinished(at=self._now(), play_id=play_id))
 
     def _stop_playback(self) -> None:

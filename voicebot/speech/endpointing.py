@@ -112,8 +112,17 @@ class Endpointer:
         self._speech_start = None
         self._last_speech = None
 
-    def observe(self, timestamp: float, is_speech: bool) -> list[EndpointEvent]:
-        """Record whether the audio at ``timestamp`` is speech; return the events it causes."""
+    def observe(
+        self, timestamp: float, is_speech: bool, voiced_at: float | None = None
+    ) -> list[EndpointEvent]:
+        """Record whether the audio at ``timestamp`` is speech; return the events it causes.
+
+        ``voiced_at``: when the caller's voice was last heard, from the frames' energy
+        (:class:`voicebot.speech.voicing.VoicedFrames`). The VAD says *whether* it is
+        speech, but its probability stays high for some 80 ms (up to ~140) after the last
+        voiced frame; counting the trailing silence from ``voiced_at`` instead of from the
+        VAD's late "speech" ends the turn that much sooner, with the same silence length.
+        """
         self._advance(timestamp)
         # Deadlines first: frames may resume after a gap long enough to have ended the turn.
         events = self._check_deadlines(timestamp)
@@ -137,7 +146,9 @@ class Endpointer:
                 self._candidate_start = None
                 self._candidate_last = None
         elif self._state is EndpointState.IN_SPEECH and is_speech:
-            self._last_speech = timestamp
+            assert self._last_speech is not None
+            heard = timestamp if voiced_at is None else min(voiced_at, timestamp)
+            self._last_speech = max(self._last_speech, heard)
         events.extend(self._check_deadlines(timestamp))
         return events
 
