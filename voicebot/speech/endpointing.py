@@ -61,6 +61,9 @@ class EndpointerConfig:
     """Silence from the start of listening after which the caller is considered silent."""
     max_utterance: float = 15.0
     """Longest utterance; it is cut at this length even if the caller keeps talking."""
+    from_voiced_frame: bool = True
+    """Count the trailing silence from the last voiced frame the listener reports
+    (``observe(..., voiced_at=)``) rather than from the VAD's last speech chunk."""
 
     def __post_init__(self) -> None:
         for name in ("min_speech", "no_input_timeout"):
@@ -147,7 +150,10 @@ class Endpointer:
                 self._candidate_last = None
         elif self._state is EndpointState.IN_SPEECH and is_speech:
             assert self._last_speech is not None
-            heard = timestamp if voiced_at is None else min(voiced_at, timestamp)
+            if voiced_at is None or not self.config.from_voiced_frame:
+                heard = timestamp
+            else:
+                heard = min(voiced_at, timestamp)
             self._last_speech = max(self._last_speech, heard)
         events.extend(self._check_deadlines(timestamp))
         return events
