@@ -92,7 +92,7 @@ def test_check_lists_each_refused_recording_and_fails(
 
 
 @pytest.mark.slow
-def test_kb_validate_times_every_answer_and_flags_the_long_ones(
+def test_kb_check_times_every_answer_and_flags_the_long_ones(
     settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     long = " ".join(["Les encombrants sont collectés le premier lundi du mois."] * 10)
@@ -101,18 +101,20 @@ def test_kb_validate_times_every_answer_and_flags_the_long_ones(
     )
     path = tmp_path / "long.yaml"
     path.write_text(text, encoding="utf-8")
-    assert run(settings, "kb", "validate", str(path)) == 1
+    run(settings, "kb", "check", "--backend", "minilm", str(path))
     out = capsys.readouterr().out
-    assert "greeting + language offer (limit 7 s): fr " in out
-    assert "faq:id_card (limit 20 s): fr " in out
-    assert "faq_details:bulky_waste: fr " in out
-    assert "too long:" in out
-    assert "faq:bulky_waste answer (fr): " in out and "over the 20 s limit" in out
-    assert "faq:bulky_waste answer (nl)" not in out
+    # The report speaks the KB's default language (French).
+    section = out[out.index("Durées parlées") :]
+    assert "Synthèse à 165 mots par minute ; 0 texte(s) enregistré(s) par la commune." in section
+    assert "Accueil et choix de la langue (fr) : " in section
+    assert "faq:id_card : fr " in section
+    assert "faq_details:bulky_waste : fr " in section
+    assert " ! faq:bulky_waste (fr) dure " in section
+    assert "faq:bulky_waste (nl) dure" not in section
 
 
-def test_kb_validate_without_speech_only_checks_the_file(
+def test_kb_check_without_speech_has_no_spoken_section(
     settings: Settings, city: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(settings, "kb", "validate", "--no-speech", str(city)) == 0
-    assert "spoken durations" not in capsys.readouterr().out
+    run(settings, "kb", "check", "--no-speech", "--backend", "minilm", str(city))
+    assert "Durées parlées" not in capsys.readouterr().out

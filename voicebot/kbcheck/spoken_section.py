@@ -31,7 +31,9 @@ def spoken_findings(texts: Sequence[SpokenText], rate_wpm: int) -> list[Finding]
     findings = [
         Finding(
             Level.INFO,
-            N_("Synthesis at %(rate)s words per minute; %(recorded)s text(s) recorded by the city."),
+            N_(
+                "Synthesis at %(rate)s words per minute; %(recorded)s text(s) recorded by the city."
+            ),
             {"rate": rate_wpm, "recorded": sum(t.recorded for t in texts)},
         )
     ]
@@ -44,7 +46,11 @@ def spoken_findings(texts: Sequence[SpokenText], rate_wpm: int) -> list[Finding]
                     "Greeting and language offer (%(language)s): %(seconds)s s, "
                     "at most %(limit)s s before the caller may speak."
                 ),
-                {"language": language, "seconds": f"{seconds:.1f}", "limit": f"{GREETING_LIMIT_S:.0f}"},
+                {
+                    "language": language,
+                    "seconds": f"{seconds:.1f}",
+                    "limit": f"{GREETING_LIMIT_S:.0f}",
+                },
             )
         )
     for text in texts:
@@ -60,7 +66,11 @@ def spoken_findings(texts: Sequence[SpokenText], rate_wpm: int) -> list[Finding]
     for key in dict.fromkeys(t.key for t in answers):
         own = [t for t in answers if t.key == key]
         durations = ", ".join(f"{t.language} {t.seconds:.1f} s" for t in own)
-        findings.append(Finding(Level.INFO, N_("%(text)s: %(durations)s."), {"text": key, "durations": durations}))
+        findings.append(
+            Finding(
+                Level.INFO, N_("%(text)s: %(durations)s."), {"text": key, "durations": durations}
+            )
+        )
         if _family(key) != PromptKey.FAQ:
             continue
         findings += [
@@ -70,7 +80,12 @@ def spoken_findings(texts: Sequence[SpokenText], rate_wpm: int) -> list[Finding]
                     "%(text)s (%(language)s) plays %(seconds)s s, more than %(limit)s s: "
                     "keep what most callers need and move the rest into details."
                 ),
-                {"text": key, "language": t.language, "seconds": f"{t.seconds:.1f}", "limit": f"{ANSWER_LIMIT_S:.0f}"},
+                {
+                    "text": key,
+                    "language": t.language,
+                    "seconds": f"{t.seconds:.1f}",
+                    "limit": f"{ANSWER_LIMIT_S:.0f}",
+                },
             )
             for t in own
             if t.seconds > ANSWER_LIMIT_S
