@@ -154,3 +154,12 @@ def test_hanging_up_during_the_details_is_not_a_contained_answer() -> None:
     call.say("oui")
     record = record_of(call.hang_up())
     assert record.outcome is CallOutcome.ABANDONED
+
+
+def test_no_and_goodbye_to_details_ends_the_call_as_answered() -> None:
+    call = Call(city_kb(), MONDAY_MORNING)
+    call.say("les encombrants", decision("faq:bulky_waste"))
+    call.played()
+    assert keys(call.say("non merci au revoir")) == ["goodbye"]
+    record = record_of(call.played())
+    assert record.outcome is CallOutcome.ANSWERED

@@ -451,7 +451,9 @@ class Dialog:
     ) -> None:
         lang = self._language
         yes, no = self._reader.yes(words, lang), self._reader.no(words, lang)
-        if yes or no:
+        if no and self._reader.no_and_goodbye(words, lang):
+            self._goodbye()
+        elif yes or no:
             self._offer_answer(at, yes=yes and not no)
         elif self._reader.is_goodbye(words, lang, after_answer=False):
             self._goodbye()

@@ -55,6 +55,14 @@ class ReplyReader:
         goodbye_words = {tokens(phrase) for phrase in goodbye}
         return cover is not None and any(phrase in goodbye_words for phrase in cover)
 
+    def no_and_goodbye(self, words: Words, language: str) -> bool:
+        """A "no" that also takes leave ("non merci, au revoir"): the call ends."""
+        phrases = self.phrases("no", language) + self.phrases("thanks", language)
+        goodbye = self.phrases("goodbye", language)
+        cover = covered_by(words, phrases + goodbye)
+        goodbye_words = {tokens(phrase) for phrase in goodbye}
+        return cover is not None and any(phrase in goodbye_words for phrase in cover)
+
     def only_yes(self, words: Words, language: str) -> bool:
         """The reply is nothing but a yes ("oui", "oui s'il vous plaît")."""
         return covered_by(words, self.phrases("yes", language)) is not None
