@@ -16,6 +16,7 @@ lint: setup
 	$(VENV)/ruff check voicebot tests bench
 	$(VENV)/ruff format --check voicebot tests bench
 	$(VENV)/mypy
+	$(VENV)/lint-imports --no-cache
 
 test: lint
 	VOICEBOT_TEST_POSTGRES_URL=$${VOICEBOT_TEST_POSTGRES_URL-postgresql+psycopg://postgres@127.0.0.1:5432/test} \

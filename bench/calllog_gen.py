@@ -31,7 +31,9 @@ from sqlalchemy.engine import URL
 from voicebot.calllog.callbacks import callback_key
 from voicebot.calllog.db import create_calllog_engine, migrate
 from voicebot.calllog.pseudonymize import Pseudonymizer
-from voicebot.calllog.records import (
+from voicebot.calllog.rollups import rebuild_rollups
+from voicebot.calllog.rows import call_row, callback_row, transfer_row, turn_row
+from voicebot.records import (
     CallbackRequest,
     CallOutcome,
     CallRecord,
@@ -39,8 +41,6 @@ from voicebot.calllog.records import (
     TransferStatus,
     TurnRecord,
 )
-from voicebot.calllog.rollups import rebuild_rollups
-from voicebot.calllog.rows import call_row, callback_row, transfer_row, turn_row
 
 _LOGGER = logging.getLogger("bench.calllog_gen")
 

@@ -30,9 +30,9 @@ from voicebot.calllog.db import create_calllog_engine
 from voicebot.calllog.filters import CallFilter
 from voicebot.calllog.models import Call, Turn
 from voicebot.calllog.pseudonymize import Pseudonymizer
-from voicebot.calllog.records import CallOutcome
 from voicebot.calllog.repository import CallLogRepository
 from voicebot.calllog.stats import MAX_HOURLY_RANGE, Bucket, CallLogStats, Dimension
+from voicebot.records import CallOutcome
 
 HASH_DIM = 256
 

@@ -25,9 +25,9 @@ from bench.calllog_gen import BENCH_KEY, DEFAULT_URL, generate, prepare_database
 from bench.measure import load_average, machine, summarize
 from voicebot.calllog.db import create_calllog_engine, migrate
 from voicebot.calllog.pseudonymize import Pseudonymizer
-from voicebot.calllog.records import CallRecord
 from voicebot.calllog.repository import CallLogRepository
 from voicebot.calllog.writer import CallLogWriter
+from voicebot.records import CallRecord
 
 SCHEMA = "calllog_writer_bench"
 DEFAULT_BATCH = 100

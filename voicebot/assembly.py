@@ -28,7 +28,6 @@ from voicebot.accounts.service import StaffAuth
 from voicebot.api.kb_history import KbHistory
 from voicebot.api.kb_store import KnowledgeBaseStore
 from voicebot.api.live import LiveEventBus, create_live_bus
-from voicebot.api.metrics import Metrics
 from voicebot.api.services import ApiServices
 from voicebot.app import create_app
 from voicebot.calllog.db import create_calllog_engine, migrate
@@ -47,6 +46,7 @@ from voicebot.dialog import DialogConfig
 from voicebot.http_server import ApiHttpServer
 from voicebot.knowledge.model import KnowledgeBase
 from voicebot.knowledge.workspace import editable_kb_path
+from voicebot.metrics import Metrics
 from voicebot.routing.embedders import Embedder
 from voicebot.speech.endpointing import EndpointerConfig
 from voicebot.speech.vad import SileroVad

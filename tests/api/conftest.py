@@ -23,12 +23,12 @@ from voicebot.accounts.service import StaffAuth
 from voicebot.api.kb_history import KbHistory
 from voicebot.api.kb_store import KnowledgeBaseStore
 from voicebot.api.live import InProcessLiveEventBus
-from voicebot.api.metrics import Metrics
 from voicebot.api.services import ApiServices
 from voicebot.app import create_app
-from voicebot.calllog.records import CallOutcome, CallRecord, TransferStatus
 from voicebot.calllog.stats import CallLogStats
 from voicebot.config import Settings
+from voicebot.metrics import Metrics
+from voicebot.records import CallOutcome, CallRecord, TransferStatus
 from voicebot.routing.embedders import Embedder
 from voicebot.routing.router import Router
 

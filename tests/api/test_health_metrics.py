@@ -9,10 +9,10 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.api.conftest import Api
-from voicebot.api.metrics import Metrics
 from voicebot.app import create_app
 from voicebot.calllog.db import create_calllog_engine
 from voicebot.calllog.writer import CallLogWriter
+from voicebot.metrics import Metrics
 
 
 def test_health_reports_database_and_kb_without_a_key(api: Api) -> None:

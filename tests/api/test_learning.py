@@ -20,7 +20,7 @@ from voicebot.api.kb_history import KbHistory
 from voicebot.api.kb_store import KnowledgeBaseStore
 from voicebot.api.live import live_event
 from voicebot.app import create_app
-from voicebot.calllog.records import CallOutcome
+from voicebot.records import CallOutcome
 from voicebot.routing.embedders import Embedder
 
 SWIMMING = "je voudrais inscrire mon enfant au cours de natation"

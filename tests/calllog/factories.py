@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from voicebot.calllog.records import (
+from voicebot.records import (
     CallbackRequest,
     CallOutcome,
     CallRecord,

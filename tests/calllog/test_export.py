@@ -16,7 +16,7 @@ from voicebot.calllog.export import (
     export_turns_csv,
 )
 from voicebot.calllog.filters import CallFilter
-from voicebot.calllog.records import CallOutcome
+from voicebot.records import CallOutcome
 
 
 def _parse(chunks: list[str]) -> list[dict[str, str]]:

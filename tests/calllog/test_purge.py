@@ -10,8 +10,8 @@ from tests.calllog.conftest import Database
 from tests.calllog.factories import T0, Turn, make_call
 from voicebot.calllog.filters import CallFilter
 from voicebot.calllog.purge import purge
-from voicebot.calllog.records import CallOutcome
 from voicebot.calllog.stats import CallLogStats
+from voicebot.records import CallOutcome
 
 
 def test_purge_erases_old_transcripts_and_callback_numbers_only(database: Database) -> None:

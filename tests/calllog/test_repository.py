@@ -18,9 +18,9 @@ from voicebot.calllog.models import Callback as CallbackRow
 from voicebot.calllog.models import Transfer as TransferRow
 from voicebot.calllog.models import Turn as TurnRow
 from voicebot.calllog.pseudonymize import Pseudonymizer
-from voicebot.calllog.records import CallOutcome, CallRecord, TransferStatus
 from voicebot.calllog.repository import CallbackNotFoundError
 from voicebot.calllog.rows import InvalidRecordError
+from voicebot.records import CallOutcome, CallRecord, TransferStatus
 
 
 def _count(database: Database, model: type) -> int:

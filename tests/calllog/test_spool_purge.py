@@ -14,10 +14,10 @@ import pytest
 from tests.calllog.conftest import TEST_KEY
 from tests.calllog.factories import T0, Turn, make_call
 from voicebot.calllog.pseudonymize import Pseudonymizer
-from voicebot.calllog.records import CallRecord
 from voicebot.calllog.rows import pseudonymised
 from voicebot.calllog.spool import REJECTED_FILE, Spool, encode_records
 from voicebot.calllog.spool_purge import SpoolPurgeResult, purge_spool
+from voicebot.records import CallRecord
 
 PSEUDONYMIZER = Pseudonymizer(TEST_KEY, "32")
 CUTOFF = T0 + timedelta(days=1)

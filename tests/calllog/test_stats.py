@@ -20,7 +20,6 @@ from voicebot.calllog.models import (
     TransferHourly,
     TurnHourly,
 )
-from voicebot.calllog.records import CallOutcome, CallRecord, TransferStatus
 from voicebot.calllog.rollups import rebuild_rollups
 from voicebot.calllog.stats import (
     Bucket,
@@ -30,6 +29,7 @@ from voicebot.calllog.stats import (
     Dimension,
     Scope,
 )
+from voicebot.records import CallOutcome, CallRecord, TransferStatus
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 START = datetime(2024, 3, 25, tzinfo=BRUSSELS)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from voicebot.calllog.records import CallOutcome
 from voicebot.calllog.views import CallDetail
+from voicebot.records import CallOutcome
 from voicebot.telephony import contract
 from voicebot.telephony.simulator import DepartmentBehaviour, SimulatedCall
 

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from tests.reliability.harness import answered_by
-from voicebot.calllog.records import CallOutcome
 from voicebot.calls.control import CallControl
 from voicebot.dialog import Transfer
+from voicebot.records import CallOutcome
 from voicebot.telephony import contract
 
 from .conftest import CallStack, say, wait_quiet

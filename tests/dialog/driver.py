@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from voicebot.calllog.records import CallRecord, TransferStatus, TurnRecord
 from voicebot.dialog.actions import Action, EndCall, Listen, Play, RecordTurn, Transfer
 from voicebot.dialog.config import DialogConfig
 from voicebot.dialog.events import (
@@ -25,6 +24,7 @@ from voicebot.dialog.events import (
 from voicebot.dialog.machine import Dialog
 from voicebot.knowledge.loader import load_kb, parse_kb
 from voicebot.knowledge.model import KnowledgeBase
+from voicebot.records import CallRecord, TransferStatus, TurnRecord
 from voicebot.routing.decision import Candidate, RouteDecision
 
 MINIMAL_KB = Path(__file__).parent.parent / "data" / "kb" / "minimal.yaml"

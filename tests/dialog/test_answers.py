@@ -17,10 +17,10 @@ from tests.dialog.driver import (
     texts,
     turn_of,
 )
-from voicebot.calllog.records import CallOutcome
 from voicebot.calllog.rows import is_contained, validate_record
 from voicebot.dialog.actions import HangUp, Listen, Play, StopPlayback
 from voicebot.dialog.machine import DialogState
+from voicebot.records import CallOutcome
 
 ANSWER_ID_CARD = "Présentez-vous au service Population avec votre ancienne carte et une photo."
 ANSWER_PASSPORT = "Le passeport se demande au service Population, comptez deux semaines."

@@ -27,7 +27,6 @@ from tests.dialog.driver import (
     decision,
     minimal_kb,
 )
-from voicebot.calllog.records import CallOutcome, TransferStatus
 from voicebot.calllog.rows import validate_record
 from voicebot.dialog.actions import (
     Action,
@@ -54,6 +53,7 @@ from voicebot.dialog.events import (
 from voicebot.dialog.machine import Dialog
 from voicebot.dialog.prompts import DYNAMIC_PROMPT_KEYS, prompt_texts
 from voicebot.knowledge.model import KnowledgeBase
+from voicebot.records import CallOutcome, TransferStatus
 from voicebot.routing.decision import RouteDecision
 
 LABELS = {

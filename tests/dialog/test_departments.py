@@ -28,17 +28,17 @@ from tests.dialog.driver import (
     transfer_of,
     turn_of,
 )
-from voicebot.calllog.records import (
-    CallbackRequest,
-    CallOutcome,
-    TransferRecord,
-    TransferStatus,
-)
 from voicebot.calllog.rows import validate_record
 from voicebot.dialog.actions import Play, RecordCallback, Transfer, TransferSummary
 from voicebot.dialog.events import TransferImpossible
 from voicebot.dialog.machine import DialogState
 from voicebot.knowledge.model import KnowledgeBase, OpeningHours
+from voicebot.records import (
+    CallbackRequest,
+    CallOutcome,
+    TransferRecord,
+    TransferStatus,
+)
 
 REQUEST = "je dois renouveler ma carte d'identité"
 

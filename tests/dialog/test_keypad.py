@@ -18,12 +18,12 @@ from tests.dialog.driver import (
     transfer_of,
     turn_of,
 )
-from voicebot.calllog.records import CallOutcome, TransferStatus
 from voicebot.dialog.actions import StopPlayback
 from voicebot.dialog.config import DialogConfig
 from voicebot.dialog.machine import DialogState
 from voicebot.knowledge.keypad import KeypadError, build_keypad
 from voicebot.knowledge.model import KnowledgeBase, MenuGroup
+from voicebot.records import CallOutcome, TransferStatus
 
 REQUEST = "je dois renouveler ma carte d'identité"
 

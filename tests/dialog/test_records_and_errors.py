@@ -19,7 +19,6 @@ from tests.dialog.driver import (
     transfer_of,
     turn_of,
 )
-from voicebot.calllog.records import CallRecord, TransferStatus
 from voicebot.calllog.rows import validate_record
 from voicebot.dialog.actions import RecordTurn
 from voicebot.dialog.config import DialogConfig
@@ -33,6 +32,7 @@ from voicebot.dialog.events import (
     Utterance,
 )
 from voicebot.dialog.machine import Dialog
+from voicebot.records import CallRecord, TransferStatus
 
 
 def test_an_utterance_turn_records_transcript_scores_action_reply_and_timings() -> None:

@@ -21,12 +21,12 @@ from tests.dialog.driver import (
     transfer_of,
     turn_of,
 )
-from voicebot.calllog.records import CallOutcome, TransferStatus
 from voicebot.calllog.rows import is_contained
 from voicebot.dialog.actions import EndCall, HangUp, Listen, Play, StopPlayback
 from voicebot.dialog.config import DialogConfig
 from voicebot.dialog.events import Hangup, PlaybackFinished, Tick
 from voicebot.dialog.machine import DialogState
+from voicebot.records import CallOutcome, TransferStatus
 
 
 def test_a_silent_caller_hears_the_keypad_menu_then_is_put_through_to_reception() -> None:

@@ -24,8 +24,8 @@ from tests.web.cdp import Browser, chromium_available
 from voicebot.api.board import LiveCallBoard
 from voicebot.api.live import live_event
 from voicebot.app import create_app
-from voicebot.calllog.records import CallOutcome
 from voicebot.calllog.rows import utc_now
+from voicebot.records import CallOutcome
 from voicebot.routing.embedders import Embedder
 from voicebot.web.charts import contrast_ratio
 

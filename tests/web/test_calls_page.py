@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from tests.api.conftest import Api
 from tests.calllog.factories import Turn, make_call
 from tests.web.test_pages import sign_in
-from voicebot.calllog.records import CallOutcome, TransferStatus
 from voicebot.calllog.repository import CallLogRepository
 from voicebot.calllog.views import CallPage
+from voicebot.records import CallOutcome, TransferStatus
 from voicebot.web import calls_query
 from voicebot.web.routes import calls as calls_route
 

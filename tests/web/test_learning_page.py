@@ -16,8 +16,8 @@ from tests.api.conftest import BACKENDS, MINIMAL_KB, Api, running_api
 from tests.calllog.factories import Turn, make_call
 from tests.web.test_pages import sign_in
 from voicebot.api.live import live_event
-from voicebot.calllog.records import CallOutcome
 from voicebot.calllog.rows import utc_now
+from voicebot.records import CallOutcome
 from voicebot.routing.embedders import Embedder
 
 PHRASE = "je voudrais inscrire mon enfant au cours de natation"

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from voicebot.calllog.models import ApiRole, CallbackStatus
-from voicebot.calllog.records import CallOutcome, TransferStatus
+from voicebot.records import CallOutcome, TransferStatus
 
 SAMPLE_TIME = "2024-03-04T09:00:00Z"
 

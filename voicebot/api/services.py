@@ -12,11 +12,11 @@ from voicebot.accounts.service import StaffAuth
 from voicebot.api.board import LiveCallBoard
 from voicebot.api.kb_store import KnowledgeBaseStore
 from voicebot.api.live import LiveEventBus
-from voicebot.api.metrics import Metrics
 from voicebot.calllog.repository import CallLogRepository
 from voicebot.calllog.stats import CallLogStats
 from voicebot.calllog.writer import CallLogWriter
 from voicebot.config import Settings
+from voicebot.metrics import Metrics
 from voicebot.routing.embedders import Embedder
 from voicebot.routing.router import Router
 from voicebot.telephony.ami_types import AmiStatus

@@ -12,8 +12,8 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from voicebot.calllog.models import Call, Turn
-from voicebot.calllog.records import CallOutcome
 from voicebot.calllog.search import search_key, text_condition
+from voicebot.records import CallOutcome
 
 SORT_COLUMNS: dict[str, Any] = {
     "started_at": Call.started_at,

@@ -24,7 +24,6 @@ from voicebot.calllog.callbacks import CallbackQueue, callback_key, lock_and_rec
 from voicebot.calllog.filters import DEFAULT_SORT, CallFilter, order_by
 from voicebot.calllog.models import Call, Callback, CallbackStatus, Transfer, Turn
 from voicebot.calllog.pseudonymize import Pseudonymizer
-from voicebot.calllog.records import CallOutcome, CallRecord, TransferStatus
 from voicebot.calllog.rollups import CALLBACKS, CALLS, TRANSFERS, TURNS, add_to_rollups, insert_for
 from voicebot.calllog.rows import (
     call_row,
@@ -42,6 +41,7 @@ from voicebot.calllog.views import (
     TransferView,
     TurnView,
 )
+from voicebot.records import CallOutcome, CallRecord, TransferStatus
 
 _LOGGER = logging.getLogger(__name__)
 

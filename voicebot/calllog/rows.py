@@ -9,14 +9,14 @@ from typing import Any
 
 from voicebot.calllog import containment
 from voicebot.calllog.pseudonymize import Pseudonymizer
-from voicebot.calllog.records import (
+from voicebot.calllog.search import call_search_text
+from voicebot.records import (
     CallbackRequest,
     CallOutcome,
     CallRecord,
     TransferRecord,
     TurnRecord,
 )
-from voicebot.calllog.search import call_search_text
 
 TOTAL_TIMING_KEY = "total"
 NOT_UNDERSTOOD_INTENT = "none"

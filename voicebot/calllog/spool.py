@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from voicebot.calllog.records import CallRecord
+from voicebot.records import CallRecord
 
 _LOGGER = logging.getLogger(__name__)
 

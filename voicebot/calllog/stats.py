@@ -51,9 +51,9 @@ from voicebot.calllog.models import (
     TurnHourly,
     UTCDateTime,
 )
-from voicebot.calllog.records import CallOutcome, TransferStatus
 from voicebot.calllog.rollups import NO_DEPARTMENT
 from voicebot.calllog.rows import NOT_UNDERSTOOD_INTENT
+from voicebot.records import CallOutcome, TransferStatus
 
 DEFAULT_TIMEZONE = "Europe/Brussels"
 MAX_HOURLY_RANGE = timedelta(days=14)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from voicebot.calllog.models import CallbackStatus
-from voicebot.calllog.records import CallOutcome, TransferStatus
+from voicebot.records import CallOutcome, TransferStatus
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,6 @@ from pathlib import Path
 from sqlalchemy import exc as sa_exc
 
 from voicebot.backoff import Backoff, Outage
-from voicebot.calllog.records import CallRecord
 from voicebot.calllog.repository import CallLogRepository
 from voicebot.calllog.rows import validate_record
 from voicebot.calllog.spool import (
@@ -43,6 +42,7 @@ from voicebot.calllog.spool import (
     SpoolFullError,
     encode_records,
 )
+from voicebot.records import CallRecord
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -218,7 +218,9 @@ class AmiCallControl:
         values = transfer_variables(call_id, action, whisper, screen_pop)
         for name, value in values.items():
             await self._ami.setvar(channel, name, value)
-        await self._ami.redirect(channel, contract.DEPARTMENTS_CONTEXT, action.extension, 1)
+        await self._ami.redirect(
+            channel, contract.DEPARTMENTS_CONTEXT, action.extension, contract.TRANSFER_PRIORITY
+        )
         _LOGGER.info("call=%s redirected to %s (%s)", call_id, action.extension, action.target)
 
     async def dial_result(self, call_id: str, timeout: float) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from voicebot.api.metrics import Metrics
+from voicebot.metrics import Metrics
 from voicebot.routing.decision import kind_of
 
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from voicebot.calllog.records import CallRecord
 from voicebot.calls.control import CallControl
 from voicebot.calls.recognition import RecognizerFactory
 from voicebot.dialog import DialogConfig
 from voicebot.knowledge.model import KnowledgeBase
+from voicebot.records import CallRecord
 from voicebot.routing.router import Router
 from voicebot.speech.endpointing import EndpointerConfig
 from voicebot.speech.tts_cache import TtsCache

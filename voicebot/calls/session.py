@@ -17,7 +17,6 @@ from dataclasses import replace
 from datetime import datetime
 
 from voicebot.calllog.callbacks import callback_key
-from voicebot.calllog.records import CallRecord, TransferStatus, TurnRecord
 from voicebot.calllog.rows import InvalidRecordError, storable
 from voicebot.calls.agent_notice import AgentNotice, agent_notice
 from voicebot.calls.recognition import CallRecognizer
@@ -46,6 +45,7 @@ from voicebot.dialog import (
     TransferResult,
     Utterance,
 )
+from voicebot.records import CallRecord, TransferStatus, TurnRecord
 from voicebot.routing.decision import RouteDecision
 from voicebot.speech.endpointing import Endpointer, EndpointEvent, EndpointEventType
 from voicebot.speech.vad import BargeInDetector

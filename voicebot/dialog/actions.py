@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from voicebot.calllog.records import CallbackRequest, CallRecord, TurnRecord
+from voicebot.records import CallbackRequest, CallRecord, TurnRecord
 
 
 class TurnAction(StrEnum):

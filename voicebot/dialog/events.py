@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from voicebot.calllog.records import TransferStatus
+from voicebot.records import TransferStatus
 from voicebot.routing.decision import RouteDecision
 
 DTMF_DIGITS = frozenset("0123456789*#ABCD")

@@ -6,7 +6,8 @@ import dataclasses
 from datetime import datetime
 from enum import StrEnum
 
-from voicebot.calllog.records import (
+from voicebot.dialog.actions import TurnAction
+from voicebot.records import (
     CallbackRequest,
     CallOutcome,
     CallRecord,
@@ -14,7 +15,6 @@ from voicebot.calllog.records import (
     TransferStatus,
     TurnRecord,
 )
-from voicebot.dialog.actions import TurnAction
 from voicebot.routing.decision import OPERATOR
 
 

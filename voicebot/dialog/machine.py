@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from voicebot.calllog.records import CallbackRequest, TransferStatus, TurnRecord
 from voicebot.dialog.actions import (
     Action,
     DialogIntent,
@@ -51,6 +50,7 @@ from voicebot.dialog.prompts import Prompt, PromptBook
 from voicebot.dialog.understanding import ReplyReader, Words
 from voicebot.knowledge.keypad import BACK_KEY
 from voicebot.knowledge.model import KnowledgeBase
+from voicebot.records import CallbackRequest, TransferStatus, TurnRecord
 from voicebot.routing.decision import FAQ_PREFIX, OPERATOR, RouteDecision, RouteKind, kind_of
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from voicebot.calllog.records import TurnRecord
 from voicebot.dialog.actions import Action, Listen, Play, RecordTurn, StopPlayback, TurnAction
 from voicebot.dialog.prompts import Prompt
+from voicebot.records import TurnRecord
 
 
 @dataclass(slots=True)

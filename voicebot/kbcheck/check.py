@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from voicebot.kbcheck.report import CheckContext, Report, SectionBuilder, run_checks
+from voicebot.kbcheck.report import CheckContext, Report, SectionBuilder
 from voicebot.kbcheck.routing_sections import (
     accuracy_section,
     conflicts_section,
     links_section,
     weak_targets_section,
 )
+from voicebot.kbcheck.verdict import verdict
 from voicebot.knowledge.model import KnowledgeBase
 from voicebot.routing.router import Router
 
@@ -29,4 +30,6 @@ def check_kb(
     sections: tuple[SectionBuilder, ...] = SECTIONS,
 ) -> Report:
     """The report of ``kb``; ``build_router`` is called once, when a section needs it."""
-    return run_checks(CheckContext(kb, build_router), sections)
+    context = CheckContext(kb, build_router)
+    built = tuple(builder(context) for builder in sections)
+    return Report(kb.source, kb.city.default_language, built, verdict(built))

@@ -103,11 +103,3 @@ def gettext_for(language: str) -> Callable[[str], str]:
         return translations(language).gettext
     except CatalogueError:
         return translations("en").gettext
-
-
-def run_checks(context: CheckContext, builders: tuple[SectionBuilder, ...]) -> Report:
-    """Build every section and the verdict."""
-    from voicebot.kbcheck.verdict import verdict
-
-    sections = tuple(builder(context) for builder in builders)
-    return Report(context.kb.source, context.kb.city.default_language, sections, verdict(sections))

@@ -31,7 +31,7 @@ from voicebot.knowledge.catalogue_model import (
     EntryKind,
     NearMiss,
 )
-from voicebot.knowledge.loader import (
+from voicebot.knowledge.yaml_source import (
     JsonPath,
     KnowledgeBaseError,
     check_against_schema,

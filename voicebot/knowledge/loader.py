@@ -18,10 +18,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import jsonschema
-import yaml
-
 from voicebot import safe_yaml
+from voicebot.knowledge.catalogue_loader import catalogue_available, load_catalogue
 from voicebot.knowledge.catalogue_model import Catalogue
 from voicebot.knowledge.keypad import KeypadError, build_keypad
 from voicebot.knowledge.model import (
@@ -35,32 +33,15 @@ from voicebot.knowledge.model import (
     Operator,
     TimeRange,
 )
-from voicebot.knowledge.schema_patterns import AnchoredValidator
-from voicebot.safe_yaml import GuardedLoader, YamlRefusedError
-
-JsonPath = tuple[str | int, ...]
-
-
-class KnowledgeBaseError(ValueError):
-    """A knowledge base file is unusable; the message is one line: ``file:line: field: problem``."""
-
-    def __init__(self, source: str, line: int | None, field: str, problem: str) -> None:
-        self.source = source
-        self.line = line
-        self.field = field
-        self.problem = problem
-        where = f"{source}:{line}" if line else source
-        super().__init__(f"{where}: {field or '(top level)'}: {problem}")
-
-
-class _KbYamlLoader(GuardedLoader):
-    """Guarded SafeLoader that keeps dates and times as strings (the schema checks them)."""
-
-
-_KbYamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+from voicebot.knowledge.yaml_source import (
+    JsonPath,
+    check_against_schema,
+    field_name,
+    line_of,
+    read_yaml,
+)
+from voicebot.knowledge.yaml_source import KnowledgeBaseError as KnowledgeBaseError
+from voicebot.safe_yaml import YamlRefusedError
 
 
 @cache
@@ -93,7 +74,7 @@ def parse_kb(
     text: str, source: str = "<string>", catalogue: Catalogue | None = None
 ) -> KnowledgeBase:
     """Validate and build a knowledge base from YAML text."""
-    data, lines = _parse_yaml(text, source)
+    data, lines = read_yaml(text, source)
     return build_kb(data, source, lines, catalogue)
 
 
@@ -108,14 +89,14 @@ def build_kb(
     Catalogue links are checked against ``catalogue`` (default: the shipped one).
     """
     lines = lines or {}
-    _check_schema(data, source, lines)
+    check_against_schema(data, kb_schema(), source, lines)
     _check_consistency(data, source, lines, catalogue)
     kb = _build(data, source)
     try:
         build_keypad(kb)
     except KeypadError as exc:
         path = ("menu",) if "menu" in data else ("departments",)
-        raise KnowledgeBaseError(source, _line(lines, path), _field(path), str(exc)) from None
+        raise KnowledgeBaseError(source, line_of(lines, path), field_name(path), str(exc)) from None
     return kb
 
 
@@ -131,150 +112,6 @@ def content_hash(data: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-# --- YAML with line numbers -------------------------------------------------------------
-
-
-def read_yaml(text: str, source: str) -> tuple[Any, dict[JsonPath, int]]:
-    """Parse YAML, keeping each node's line (for ``file:line: field: problem`` messages).
-
-    The catalogue loader reads its files through this too, so both get the same safety.
-    """
-    return _parse_yaml(text, source)
-
-
-def field_name(path: Sequence[str | int]) -> str:
-    """``departments[2].examples`` for the path ``("departments", 2, "examples")``."""
-    return _field(path)
-
-
-def line_of(lines: Mapping[JsonPath, int], path: Sequence[str | int]) -> int | None:
-    """The line of ``path`` or of its closest ancestor that has one."""
-    return _line(lines, path)
-
-
-def _parse_yaml(text: str, source: str) -> tuple[Any, dict[JsonPath, int]]:
-    try:
-        safe_yaml.check_size(text)
-    except YamlRefusedError as exc:
-        raise KnowledgeBaseError(source, exc.line, "", exc.problem) from None
-    loader = _KbYamlLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            raise KnowledgeBaseError(source, 1, "", "the file is empty")
-        lines: dict[JsonPath, int] = {}
-        return _construct(loader, node, (), lines, source), lines
-    except YamlRefusedError as exc:
-        raise KnowledgeBaseError(source, exc.line, "", exc.problem) from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        problem = " ".join(p for p in (exc.context, exc.problem) if p)
-        raise KnowledgeBaseError(source, line, "", f"invalid YAML: {problem}") from None
-    except yaml.YAMLError as exc:
-        raise KnowledgeBaseError(source, None, "", f"invalid YAML: {exc}") from None
-    finally:
-        loader.dispose()
-
-
-def _construct(
-    loader: _KbYamlLoader,
-    node: yaml.Node,
-    path: JsonPath,
-    lines: dict[JsonPath, int],
-    source: str,
-) -> Any:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            if not isinstance(key, str | int | float | bool) and key is not None:
-                raise KnowledgeBaseError(
-                    source, key_node.start_mark.line + 1, _field(path), "keys must be plain text"
-                )
-            key = str(key)
-            if key in result:
-                raise KnowledgeBaseError(
-                    source, key_node.start_mark.line + 1, _field((*path, key)), "duplicate key"
-                )
-            result[key] = _construct(loader, value_node, (*path, key), lines, source)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [
-            _construct(loader, item, (*path, index), lines, source)
-            for index, item in enumerate(node.value)
-        ]
-    return loader.construct_object(node, deep=True)
-
-
-def _field(path: Sequence[str | int]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
-
-
-def _line(lines: Mapping[JsonPath, int], path: Sequence[str | int]) -> int | None:
-    probe = tuple(path)
-    while probe:
-        if probe in lines:
-            return lines[probe]
-        probe = probe[:-1]
-    return lines.get(())
-
-
-# --- Schema -----------------------------------------------------------------------------
-
-
-def _check_schema(data: Any, source: str, lines: Mapping[JsonPath, int]) -> None:
-    check_against_schema(data, kb_schema(), source, lines)
-
-
-def check_against_schema(
-    data: Any, schema: dict[str, Any], source: str, lines: Mapping[JsonPath, int]
-) -> None:
-    """Raise a one-line :class:`KnowledgeBaseError` for the first way ``data`` breaks ``schema``."""
-    validator = AnchoredValidator(schema)
-    errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), e.message))
-    if not errors:
-        return
-    error = _most_specific(errors[0])
-    field_path, problem = _describe(error, list(error.absolute_path))
-    raise KnowledgeBaseError(source, _line(lines, field_path), _field(field_path), problem)
-
-
-def _most_specific(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
-    """For oneOf/anyOf failures, descend to the sub-error that best explains the problem."""
-    best = error
-    while best.context:
-        best = max(best.context, key=lambda e: (len(e.absolute_path), -len(e.message)))
-    return best
-
-
-def _describe(
-    error: jsonschema.ValidationError, path: list[str | int]
-) -> tuple[list[str | int], str]:
-    """The path of the offending field (a missing or unknown one included) and the problem."""
-    validator = error.validator
-    if validator == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else error.message
-        return [*path, missing], "required field missing"
-    if validator == "additionalProperties":
-        schema = error.schema if isinstance(error.schema, dict) else {}
-        instance = error.instance if isinstance(error.instance, dict) else {}
-        extra = sorted(set(instance) - set(schema.get("properties", {})))
-        return ([*path, extra[0]] if extra else path), f"unknown field ({', '.join(extra)})"
-    if validator == "type" and isinstance(error.instance, int | float):
-        return path, f"{error.message} (put the value in quotes)"
-    if validator == "pattern":
-        return path, f"{error.instance!r} has the wrong format"
-    if validator == "propertyNames":
-        return path, f"{error.message} (language codes are two lower-case letters)"
-    return path, error.message
-
-
 # --- Cross-field checks -----------------------------------------------------------------
 
 
@@ -285,7 +122,7 @@ def _check_consistency(
     catalogue: Catalogue | None = None,
 ) -> None:
     def fail(path: Sequence[str | int], problem: str) -> None:
-        raise KnowledgeBaseError(source, _line(lines, path), _field(path), problem)
+        raise KnowledgeBaseError(source, line_of(lines, path), field_name(path), problem)
 
     city = data["city"]
     languages: list[str] = city["languages"]
@@ -321,7 +158,7 @@ def _check_consistency(
     for index, dept in enumerate(data["departments"]):
         ext = dept["extension"]
         if ext in extensions:
-            other = _field(extensions[ext])
+            other = field_name(extensions[ext])
             fail(("departments", index, "extension"), f"extension {ext} already used by {other}")
         extensions[ext] = ("departments", index, "extension")
         if "dtmf" in dept:
@@ -354,7 +191,7 @@ def _check_menu(data: dict[str, Any], fail: Any) -> None:
             fail(("menu", index, "id"), f"duplicate id {group['id']!r}")
         group_ids.add(group["id"])
         if group["dtmf"] in digits:
-            other = _field(digits[group["dtmf"]])
+            other = field_name(digits[group["dtmf"]])
             fail(("menu", index, "dtmf"), f"DTMF digit {group['dtmf']} already used by {other}")
         digits[group["dtmf"]] = ("menu", index, "dtmf")
         for d_index, department in enumerate(group["departments"]):
@@ -364,7 +201,7 @@ def _check_menu(data: dict[str, Any], fail: Any) -> None:
             if department in direct:
                 fail(path, f"{department!r} has its own dtmf digit: list it in one place only")
             if department in grouped:
-                fail(path, f"{department!r} is already in {_field(grouped[department])}")
+                fail(path, f"{department!r} is already in {field_name(grouped[department])}")
             grouped[department] = path
 
 
@@ -376,8 +213,6 @@ def _check_links(data: dict[str, Any], fail: Any, catalogue: Catalogue | None) -
     if not declared:
         return
     if catalogue is None:
-        from voicebot.knowledge.catalogue_loader import catalogue_available, load_catalogue
-
         if not catalogue_available():
             fail((), "the KB links to catalogue services but no catalogue is installed")
         catalogue = load_catalogue()

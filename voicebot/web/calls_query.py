@@ -8,8 +8,8 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from voicebot.calllog.filters import DEFAULT_SORT, MAX_TEXT_LENGTH, SORT_COLUMNS, CallFilter
-from voicebot.calllog.records import CallOutcome
 from voicebot.i18n.catalogues import N_, TranslatableError
+from voicebot.records import CallOutcome
 
 PAGE_SIZE = 50
 MAX_DAYS = 366

@@ -32,10 +32,10 @@ from voicebot.api.services import ApiServices
 from voicebot.calllog.export import CsvFormat, export_calls_csv, export_turns_csv
 from voicebot.calllog.filters import DEFAULT_SORT, MAX_TEXT_LENGTH, SORT_COLUMNS, CallFilter
 from voicebot.calllog.models import ApiRole
-from voicebot.calllog.records import CallOutcome
 from voicebot.calllog.repository import MAX_PAGE_SIZE
 from voicebot.calllog.views import CallSummary
 from voicebot.i18n.labels import Labels
+from voicebot.records import CallOutcome
 
 router = APIRouter(tags=["calls"], responses=AUTH_RESPONSES)
 

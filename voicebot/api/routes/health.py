@@ -10,8 +10,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
 from voicebot.api.deps import ServicesDep
-from voicebot.api.metrics import EXPOSITION_CONTENT_TYPE
 from voicebot.api.models import AmiHealthPublic, HealthPublic
+from voicebot.metrics import EXPOSITION_CONTENT_TYPE
 
 router = APIRouter(tags=["health"])
 

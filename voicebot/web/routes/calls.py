@@ -8,9 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from voicebot.calllog.models import ApiRole
-from voicebot.calllog.records import CallOutcome
 from voicebot.calllog.rows import utc_now
 from voicebot.i18n.labels import Labels
+from voicebot.records import CallOutcome
 from voicebot.web.access import DASHBOARD_ROLES, authorise, safe_next
 from voicebot.web.calls_query import PAGE_SIZE, CallsQuery, CallsQueryError
 from voicebot.web.rendering import error_page, page_locale, render, services_of
