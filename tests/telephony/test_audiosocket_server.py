@@ -202,6 +202,33 @@ async def test_peer_closing_tcp_is_the_normal_end_of_a_call(
     assert await conn.receive() is None
 
 
+async def test_our_half_is_closed_as_soon_as_asterisk_closes_its_own(
+    audiosocket_server: AudioSocketServer, collector: ConnectionCollector
+) -> None:
+    # Issue 12 item 5: after a Redirect the session goes on (waiting for the dial result
+    # over AMI) while Asterisk has closed AudioSocket; the socket must not stay in
+    # CLOSE-WAIT meanwhile (16.8 s and 36.8 s were recorded before).
+    release = asyncio.Event()
+
+    async def follow_the_transfer(conn: AudioSocketConnection) -> None:
+        await conn.wait_closed()
+        await release.wait()  # the dial result, over AMI, much later
+
+    server = AudioSocketServer(follow_the_transfer, "127.0.0.1", 0, uuid_timeout=1.0)
+    await server.start()
+    try:
+        client = await RawAsterisk.connect(server.port, uuid.uuid4())
+        client.writer.write(encode_audio(bytes(320)))
+        client.writer.write_eof()  # Asterisk's FIN; its socket still sees ours
+        async with asyncio.timeout(5):
+            await client.eof.wait()
+        assert len(server.connections) == 1, "the handler is still following the call"
+        release.set()
+        client.writer.close()
+    finally:
+        await server.stop(timeout=1.0)
+
+
 async def test_hangup_message_from_peer_ends_the_call(
     audiosocket_server: AudioSocketServer, collector: ConnectionCollector
 ) -> None:

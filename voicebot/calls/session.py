@@ -408,6 +408,10 @@ class CallSession:
             self._transfer_impossible(action, f"{type(exc).__name__}: {exc}")
             return
         self._transfer_pending = True
+        # The Redirect took the caller away (Asterisk closes its side about 0.2 ms after
+        # its response): close ours too; the dial result comes over AMI only.
+        if not self._conn.closed:
+            await self._conn.close()
 
     def _transfer_impossible(self, action: Transfer, reason: str) -> None:
         _LOGGER.error(

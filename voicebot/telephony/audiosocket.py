@@ -12,7 +12,9 @@ res/res_audiosocket.c, and observation of Asterisk built from master):
   recorded 22.10.1 did, 2.003 s after the last frame): every connection therefore sends
   one frame every 20 ms from its start, silence when nothing is queued (``keepalive``).
 * On hangup or Redirect Asterisk does not send 0x00: it closes the TCP connection. EOF is
-  therefore the normal end of a call, reported as ``CloseReason.PEER_CLOSED``.
+  therefore the normal end of a call, reported as ``CloseReason.PEER_CLOSED``, and our half
+  is closed at once: Asterisk reads nothing more, and a session that goes on (following a
+  transfer to its dial result over AMI) must not hold the socket in CLOSE-WAIT meanwhile.
 * Asterisk treats 0x00 from us, or our closing the socket, as a request to hang up
   (ast_audiosocket_receive_frame_with_hangup()).
 """
@@ -183,6 +185,7 @@ class AudioSocketConnection:
                     except AudioSocketProtocolError as exc:
                         _LOGGER.warning("AudioSocket call %s: %s", self.call_id, exc)
                     self._mark_closed(CloseReason.PEER_CLOSED)
+                    self._writer.close()
                     return
                 for message in self._decoder.feed(data):
                     if isinstance(message, UuidMessage):

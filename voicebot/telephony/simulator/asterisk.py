@@ -45,6 +45,7 @@ events without Privilege, closed by CoreShowChannelsComplete/EventList: Complete
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 import uuid
@@ -202,6 +203,11 @@ class AsteriskSimulator:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
+
+    def set_timing(self, **changes: Any) -> None:
+        """Change some delays (``SimulatorTiming`` fields) for what happens from now on,
+        e.g. a department that rings longer."""
+        self.timing = self._dialplan.timing = dataclasses.replace(self.timing, **changes)
 
     def set_department(self, exten: str, behaviour: DepartmentBehaviour) -> None:
         """Choose how extension ``exten`` reacts to transfers."""

@@ -6,7 +6,11 @@ UUID message, streams 0x10 frames in real time (normally 320 bytes, optionally o
 and nothing at all during silence), sends a DTMF digit as one ASCII byte (0x03), and ends
 by closing TCP -- never with a 0x00 message, also when it gives up after
 ``inactivity_timeout`` seconds without a frame in either direction (2000 ms in
-app_audiosocket.c, as a recorded Asterisk 22.10.1 did). From the assistant it accepts only audio and
+app_audiosocket.c, as a recorded Asterisk 22.10.1 did). Its close is a FIN after which it
+takes nothing more from the assistant; the simulator then goes on watching the socket
+only to see when the assistant's own FIN comes (``assistant_closed_at``): 1-4 ms later
+in the capture, 4-37 s later after a Redirect while the assistant kept its half open
+until the dial result (issue 12 item 5). From the assistant it accepts only audio and
 hangup: any other kind makes Asterisk log "Received AudioSocket message other than hangup
 or audio" and end AudioSocket(), which the simulator reproduces (the dialplan then goes on
 to the operator, see ``dialplan``).
@@ -136,6 +140,12 @@ class SimulatedCall:
         self.protocol_errors: list[str] = []
         """What Asterisk would have logged about the assistant's stream."""
         self.frames_sent = 0
+        self.assistant_closed_at: float | None = None
+        """time.monotonic() when the assistant's FIN arrived."""
+        self.events_before_assistant_closed: int | None = None
+        """How many of ``events`` had been emitted when the assistant's FIN arrived."""
+        self.bytes_after_close = 0
+        """What the assistant sent after Asterisk's FIN (a real one answers with a RST)."""
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._read_task: asyncio.Task[None] | None = None
@@ -187,9 +197,18 @@ class SimulatedCall:
                     limit * 1000,
                 )
                 self.ended_by_inactivity = True
-                self.close_socket()
+                self.end_audiosocket()
                 return
             await asyncio.sleep(remaining)
+
+    def end_audiosocket(self) -> None:
+        """AudioSocket() gives up by itself (its inactivity timeout, a stream it cannot
+        read): a FIN to the assistant, then the dialplan goes on from TryExec -- Hangup()
+        if the assistant set VB_DONE=1, otherwise the operator."""
+        if self.stage is not CallStage.WITH_ASSISTANT:
+            return
+        self.close_socket()
+        self.simulator.on_assistant_gone(self)
 
     @property
     def socket_open(self) -> bool:
@@ -197,9 +216,19 @@ class SimulatedCall:
         return self._writer is not None and not self._socket_closed.is_set()
 
     def close_socket(self) -> None:
-        """Close AudioSocket TCP from Asterisk's side (hangup, Redirect)."""
-        if self._writer is not None and not self._writer.is_closing():
-            self._writer.close()
+        """Close AudioSocket TCP from Asterisk's side (hangup, Redirect): a FIN, and
+        nothing more taken from the assistant; its own FIN is still watched for."""
+        writer = self._writer
+        if writer is None or self._socket_closed.is_set():
+            return
+        self._socket_closed.set()
+        if self.assistant_closed_at is not None or writer.is_closing():
+            writer.close()
+            return
+        try:
+            writer.write_eof()
+        except OSError:
+            writer.close()
 
     async def _read_loop(self, reader: asyncio.StreamReader) -> None:
         decoder = AudioSocketDecoder()
@@ -207,18 +236,37 @@ class SimulatedCall:
             while True:
                 data = await reader.read(65536)
                 if not data:
+                    self.assistant_closed_at = time.monotonic()
+                    self.events_before_assistant_closed = len(self.events)
                     break
+                if self._socket_closed.is_set():
+                    self.bytes_after_close += len(data)
+                    continue
                 now = time.monotonic()
                 if not self._take(decoder, data, now):
                     break
+            if not self._socket_closed.is_set():
+                # AudioSocket() returned: TryExec lets the dialplan go on.
+                self.close_socket()
+                if self.stage is CallStage.WITH_ASSISTANT:
+                    self.simulator.on_assistant_gone(self)
+                await self._wait_assistant_fin(reader)
         except OSError as exc:
             self.protocol_errors.append(f"socket error: {exc}")
         finally:
             self._socket_closed.set()
-            self.close_socket()
-            if self.stage is CallStage.WITH_ASSISTANT:
-                # AudioSocket() returned: TryExec lets the dialplan go on.
-                self.simulator.on_assistant_gone(self)
+            if self._writer is not None:
+                self._writer.close()
+
+    async def _wait_assistant_fin(self, reader: asyncio.StreamReader) -> None:
+        """After Asterisk's own close (a 0x00 or an invalid message): the assistant's FIN."""
+        while self.assistant_closed_at is None:
+            data = await reader.read(65536)
+            if not data:
+                self.assistant_closed_at = time.monotonic()
+                self.events_before_assistant_closed = len(self.events)
+            else:
+                self.bytes_after_close += len(data)
 
     def _take(self, decoder: AudioSocketDecoder, data: bytes, now: float) -> bool:
         try:
@@ -389,6 +437,12 @@ class SimulatedCall:
         """Wait until the AudioSocket TCP connection is closed (by either side)."""
         async with asyncio.timeout(timeout):
             await self._socket_closed.wait()
+
+    async def wait_assistant_closed(self, timeout: float) -> None:
+        """Wait until the assistant has closed its half of AudioSocket (its FIN came)."""
+        async with asyncio.timeout(timeout):
+            while self.assistant_closed_at is None:
+                await asyncio.sleep(0.01)
 
     async def wait_ended(self, timeout: float) -> None:
         """Wait until the call's channel has been hung up."""
