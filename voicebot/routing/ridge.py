@@ -21,8 +21,12 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from voicebot.routing.embedders import Matrix
 from voicebot.routing.text import fold_accents
+from voicebot.routing.tfidf import QueryTfidf
 
 Float64 = npt.NDArray[np.float64]
+
+FEW_QUERIES = 8
+"""Up to this many texts get their word features without ``TfidfVectorizer.transform``."""
 
 
 class RidgeFeatures:
@@ -43,6 +47,15 @@ class RidgeFeatures:
                 self._words.fit(list(texts))
             except ValueError:  # every n-gram under min_df: a tiny KB
                 self._words = None
+        self._query = QueryTfidf(self._words) if self._words is not None else None
+
+    def words(self, texts: Sequence[str]) -> sp.csr_matrix | None:
+        """The word n-gram part of the features, sparse (None: no word features)."""
+        if self._words is None or self._query is None:
+            return None
+        if len(texts) <= FEW_QUERIES:
+            return self._query.transform(texts)
+        return sp.csr_matrix(self._words.transform(list(texts)))
 
     def transform(self, texts: Sequence[str], vectors: Matrix) -> Float64:
         """(n, d) dense feature rows."""
@@ -99,8 +112,17 @@ class RidgeTargetClassifier:
 
     def probabilities(self, texts: Sequence[str], vectors: Matrix) -> npt.NDArray[np.float32]:
         """(len(texts), n_labels) scores, columns in the index's label order."""
-        rows = self._features.transform(texts, vectors).astype(np.float32)
-        return np.asarray(np.clip(rows @ self._coefficients, 0.0, 1.0), dtype=np.float32)
+        # The features' three blocks (embedding, words, constant) times their rows of
+        # the coefficients: the word block stays sparse, where a dense row of 3,000
+        # mostly-zero columns cost more than the product itself.
+        coefficients = self._coefficients
+        dim = vectors.shape[1]
+        scores = np.asarray(vectors, dtype=np.float32) @ coefficients[:dim]
+        scores += coefficients[-1]
+        words = self._features.words(texts)
+        if words is not None:
+            scores += np.asarray(words @ coefficients[dim:-1], dtype=np.float32)
+        return np.asarray(np.clip(scores, 0.0, 1.0), dtype=np.float32)
 
 
 def balanced_weights(

@@ -183,7 +183,7 @@ class Router:
         )
 
 
-FIT_FORMAT = 2
+FIT_FORMAT = 3
 """Bump when fitting or calibration changes: it keys the cached classifier and calibration."""
 
 _FIT_FIELDS = (
