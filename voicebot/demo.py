@@ -30,6 +30,7 @@ from voicebot.assembly import AssemblyOptions, assemble
 from voicebot.calls.recognition import ScriptedRecognizerFactory, TranscriptScript
 from voicebot.calls.services import CallServices
 from voicebot.config import Settings
+from voicebot.live.events import CallEndedEvent, CallEvent, TransferEvent, TurnEvent
 from voicebot.speech.audio import read_wav, to_telephone_pcm
 from voicebot.telephony.simulator import AsteriskSimulator, SimulatedCall, SimulatorTiming
 
@@ -62,32 +63,34 @@ class _TurnPrinter:
     def __init__(self) -> None:
         self.started = time.perf_counter()
 
-    def publish(self, event: dict[str, Any]) -> None:
-        kind = event.get("type")
-        if kind == "turn":
-            timings = event.get("timings_ms") or {}
-            said = event.get("transcript") or "(nothing)"
-            print(f'  caller     : "{said}"')
-            stages = ", ".join(
-                f"{name.removesuffix('_ms')} {timings[name]:.0f} ms"
-                for name in ("endpoint_ms", "asr_ms", "routing_ms", "tts_ms", "reply_ready_ms")
-                if name in timings
-            )
-            score = event.get("score")
-            score_text = f" (score {score:.2f})" if isinstance(score, float) else ""
-            print(f"  assistant  : {event.get('intent')}{score_text} → {event.get('action')}")
-            if stages:
-                print(f"  timings    : {stages}")
-            reply = event.get("reply_text")
-            if reply:
-                print(f'  says       : "{reply}"')
-        elif kind == "transfer":
-            print(
-                f"  transfer   : extension {event.get('extension')} ({event.get('target')}), "
-                f'summary "{event.get("summary")}"'
-            )
-        elif kind == "call_ended":
-            print(f"  call ended : {event.get('outcome')}")
+    def publish(self, event: CallEvent) -> None:
+        match event:
+            case TurnEvent():
+                self._turn(event)
+            case TransferEvent():
+                print(
+                    f"  transfer   : extension {event.extension} ({event.target}, "
+                    f'{event.reason}), summary "{event.summary}"'
+                )
+            case CallEndedEvent():
+                print(f"  call ended : {event.outcome}")
+
+    @staticmethod
+    def _turn(event: TurnEvent) -> None:
+        timings = event.timings_ms
+        print(f'  caller     : "{event.transcript or "(nothing)"}"')
+        stages = ", ".join(
+            f"{name.removesuffix('_ms')} {timings[name]:.0f} ms"
+            for name in ("endpoint_ms", "asr_ms", "routing_ms", "tts_ms", "reply_ready_ms")
+            if name in timings
+        )
+        score = event.score
+        score_text = f" (score {score:.2f})" if isinstance(score, float) else ""
+        print(f"  assistant  : {event.intent}{score_text} → {event.action}")
+        if stages:
+            print(f"  timings    : {stages}")
+        if event.reply_text:
+            print(f'  says       : "{event.reply_text}"')
 
 
 def next_weekday_morning(zone: str, now: datetime | None = None) -> datetime:

@@ -36,6 +36,21 @@ class TransferStatus(StrEnum):
     PENDING = "PENDING"
 
 
+class TransferReason(StrEnum):
+    """Why a call was put through to where it went (what the person picking up is told)."""
+
+    ROUTED = "routed"  # the caller's words led to this department
+    ASKED_FOR_PERSON = "asked_for_person"  # the caller asked to speak to someone
+    KEYPAD = "keypad"  # the caller chose it on the keypad
+    CLOSED = "closed"  # the department asked for was closed; the caller took the operator
+    BUSY = "busy"  # the department's line was busy: on to the operator
+    NO_ANSWER = "no_answer"  # nobody answered in the department: on to the operator
+    UNREACHABLE = "unreachable"  # the department's line (or the transfer) failed: operator
+    NOT_UNDERSTOOD = "not_understood"  # not understood, even with the keypad menu
+    SILENT = "silent"  # the caller neither spoke nor pressed a key
+    MAX_DURATION = "max_duration"  # the call went on too long
+
+
 @dataclass(frozen=True, slots=True)
 class TurnRecord:
     """One exchange: what the caller said, what the assistant decided and did."""
@@ -89,12 +104,15 @@ class TransferRecord:
     dial_status: TransferStatus = TransferStatus.PENDING
     fallback: str | None = None
     """Where the call went instead when the target did not answer (e.g. ``operator``)."""
+    reason: TransferReason | None = None
+    """Why the call went to ``target``; None in records written before reasons existed."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict."""
         data = asdict(self)
         data["requested_at"] = self.requested_at.isoformat()
         data["dial_status"] = str(self.dial_status)
+        data["reason"] = None if self.reason is None else str(self.reason)
         return data
 
     @classmethod
@@ -103,6 +121,8 @@ class TransferRecord:
         values = dict(data)
         values["requested_at"] = datetime.fromisoformat(values["requested_at"])
         values["dial_status"] = TransferStatus(values["dial_status"])
+        reason = values.get("reason")  # absent from spools written before reasons existed
+        values["reason"] = None if reason is None else TransferReason(reason)
         return cls(**values)
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from tests.api.conftest import DAY2, Api
 from tests.calllog.factories import make_call
-from voicebot.api.live import live_event
+from tests.support import live_events
 from voicebot.calllog.callbacks import callback_key
 
 
@@ -87,10 +87,9 @@ def test_a_request_announced_live_can_be_handled_before_its_call_is_stored(api: 
     )
     assert unknown.status_code == 404  # made-up keys get no history
     api.services.live_bus.publish(
-        live_event(
-            "callback_requested",
+        live_events.callback(
             "cb-api-live",
-            callback_key=key,
+            key,
             department="waste",
             language="fr",
             caller_number="0470 99 88 77",

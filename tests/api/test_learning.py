@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import DAY1, MINIMAL_KB, Api, follow_with_router
 from tests.calllog.factories import Turn, make_call
+from tests.support import live_events
 from voicebot.api.kb_history import KbHistory
 from voicebot.api.kb_store import KnowledgeBaseStore
-from voicebot.api.live import live_event
 from voicebot.app import create_app
 from voicebot.records import CallOutcome
 from voicebot.routing.embedders import Embedder
@@ -191,14 +191,10 @@ def test_low_margin_decisions_are_listed_for_managers(learning: Learning) -> Non
 def test_an_operator_correction_waits_for_a_kb_editor(learning: Learning) -> None:
     bus = learning.api.services.live_bus
     bus.publish(
-        live_event(
-            "transfer",
+        live_events.transfer(
             "corr-1",
-            department="population",
-            intent="population",
-            language="fr",
             summary="carte",
-            utterances=["mes sacs poubelle sont restés sur le trottoir"],
+            utterances=("mes sacs poubelle sont restés sur le trottoir",),
         )
     )
     board = learning.api.services.board

@@ -21,6 +21,7 @@ from tests.dialog.driver import (
 )
 from voicebot.dialog.config import DialogConfig
 from voicebot.dialog.machine import DialogState
+from voicebot.records import TransferReason
 from voicebot.routing.decision import RouteDecision
 
 MENU = (
@@ -201,6 +202,9 @@ def test_a_menu_digit_to_a_closed_department_says_its_hours() -> None:
     # A caller who used the keypad is told which keys answer the yes/no question.
     assert keys(call.press("2")) == ["closed:urbanism", "offer_operator", "keypad_yes_no"]
     assert keys(call.press("1")) == ["transfer:operator"]
+    # The keypad chose urbanism; the operator gets the call because urbanism is closed.
+    summary = transfer_of(call.played()).summary
+    assert (summary.department, summary.reason) == ("urbanism", TransferReason.CLOSED)
 
 
 @pytest.mark.parametrize("fail", ["digit", "speech"], ids=["unknown-digit", "not-understood-again"])
@@ -212,9 +216,10 @@ def test_when_the_menu_also_fails_the_call_goes_to_the_operator(fail: str) -> No
     assert keys(actions) == ["transfer:operator"]
     assert turn_of(actions).action == "operator"
     transfer = transfer_of(call.played())
-    assert (transfer.extension, transfer.summary.intent) == (
+    assert (transfer.extension, transfer.summary.intent, transfer.summary.reason) == (
         "1000",
         "none" if fail == "speech" else "dtmf:7",
+        TransferReason.NOT_UNDERSTOOD,
     )
 
 

@@ -29,18 +29,29 @@ from tests.dialog.driver import (
     turn_of,
 )
 from voicebot.calllog.rows import validate_record
-from voicebot.dialog.actions import Play, RecordCallback, Transfer, TransferSummary
+from voicebot.dialog.actions import (
+    Play,
+    RecordCallback,
+    Transfer,
+    TransferPlanned,
+    TransferSummary,
+)
 from voicebot.dialog.events import TransferImpossible
 from voicebot.dialog.machine import DialogState
 from voicebot.knowledge.model import KnowledgeBase, OpeningHours
 from voicebot.records import (
     CallbackRequest,
     CallOutcome,
+    TransferReason,
     TransferRecord,
     TransferStatus,
 )
 
 REQUEST = "je dois renouveler ma carte d'identité"
+
+
+def _summary(reason: TransferReason) -> TransferSummary:
+    return TransferSummary("population", "population", REQUEST, "fr", reason, (REQUEST,))
 
 
 def _operator_closed(kb: KnowledgeBase) -> KnowledgeBase:
@@ -50,8 +61,11 @@ def _operator_closed(kb: KnowledgeBase) -> KnowledgeBase:
 def test_open_department_is_announced_then_transferred_after_the_announcement() -> None:
     call = Call(city_kb(), MONDAY_MORNING)
     actions = call.say(REQUEST, decision("population"))
-    assert kinds(actions) == ["StopPlayback", "Play", "RecordTurn"]
-    assert actions[1] == Play(
+    # Operators hear of the transfer when it is decided, before the announcement.
+    assert kinds(actions) == ["StopPlayback", "TransferPlanned", "Play", "RecordTurn"]
+    planned = Transfer("2001", "population", _summary(TransferReason.ROUTED))
+    assert actions[1] == TransferPlanned(planned)
+    assert actions[2] == Play(
         "Je vous mets en relation avec le service Population. Restez en ligne, s'il vous plaît.",
         "fr",
         "transfer:population",
@@ -60,9 +74,7 @@ def test_open_department_is_announced_then_transferred_after_the_announcement() 
     )
     assert (turn_of(actions).intent, turn_of(actions).action) == ("population", "transfer")
     assert call.dialog.state is DialogState.ANNOUNCING
-    assert call.played() == [
-        Transfer("2001", "population", TransferSummary("population", "population", REQUEST, "fr"))
-    ]
+    assert call.played() == [planned]
     assert call.dialog.state is DialogState.TRANSFERRING
     ending = call.dial_result(TransferStatus.ANSWER)
     record = record_of(ending)
@@ -70,7 +82,12 @@ def test_open_department_is_announced_then_transferred_after_the_announcement() 
     assert (record.outcome, record.department) == (CallOutcome.TRANSFERRED, "population")
     assert record.transfers == (
         TransferRecord(
-            "call-1", "population", "2001", record.transfers[0].requested_at, TransferStatus.ANSWER
+            "call-1",
+            "population",
+            "2001",
+            record.transfers[0].requested_at,
+            TransferStatus.ANSWER,
+            reason=TransferReason.ROUTED,
         ),
     )
     validate_record(record)
@@ -175,10 +192,11 @@ def test_closed_department_offers_the_open_operator_after_the_faq() -> None:
     accepted = call.say("oui")
     assert keys(accepted) == ["transfer:operator"]
     assert (turn_of(accepted).intent, turn_of(accepted).action) == ("yes", "operator")
+    # Why the operator gets it: the department asked for is closed.
+    expected = Transfer("1000", "operator", _summary(TransferReason.CLOSED))
+    assert accepted[1] == TransferPlanned(expected)
     transfer = transfer_of(call.played())
-    assert transfer == Transfer(
-        "1000", "operator", TransferSummary("population", "population", REQUEST, "fr")
-    )
+    assert transfer == expected
     record = record_of(call.dial_result(TransferStatus.ANSWER))
     assert (record.outcome, record.department) == (CallOutcome.OPERATOR, "population")
 
@@ -225,16 +243,16 @@ def test_a_new_clear_request_during_an_offer_is_handled() -> None:
 
 
 @pytest.mark.parametrize(
-    "status",
+    ("status", "reason"),
     [
-        TransferStatus.BUSY,
-        TransferStatus.NOANSWER,
-        TransferStatus.CHANUNAVAIL,
-        TransferStatus.CONGESTION,
+        (TransferStatus.BUSY, TransferReason.BUSY),
+        (TransferStatus.NOANSWER, TransferReason.NO_ANSWER),
+        (TransferStatus.CHANUNAVAIL, TransferReason.UNREACHABLE),
+        (TransferStatus.CONGESTION, TransferReason.UNREACHABLE),
     ],
 )
 def test_failed_department_transfer_goes_to_the_operator_at_once_without_a_word(
-    status: TransferStatus,
+    status: TransferStatus, reason: TransferReason
 ) -> None:
     call = Call(city_kb(), MONDAY_MORNING)
     call.say(REQUEST, decision("population"))
@@ -242,10 +260,10 @@ def test_failed_department_transfer_goes_to_the_operator_at_once_without_a_word(
     actions = call.dial_result(status)
     # The Redirect took the caller's audio away: nothing said now would be heard, so
     # nothing is said, and the operator is dialled at once (the dialplan's hold music).
-    assert kinds(actions) == ["Transfer", "RecordTurn"]
-    assert transfer_of(actions) == Transfer(
-        "1000", "operator", TransferSummary("population", "population", REQUEST, "fr")
-    )
+    assert kinds(actions) == ["TransferPlanned", "Transfer", "RecordTurn"]
+    expected = Transfer("1000", "operator", _summary(reason))
+    assert actions[0] == TransferPlanned(expected)
+    assert transfer_of(actions) == expected
     turn = turn_of(actions)
     assert (turn.intent, turn.action, turn.transcript, turn.reply_text) == (
         "transfer_failed",
@@ -255,9 +273,9 @@ def test_failed_department_transfer_goes_to_the_operator_at_once_without_a_word(
     )
     assert call.dialog.state is DialogState.TRANSFERRING
     record = record_of(call.dial_result(TransferStatus.ANSWER))
-    assert [(t.target, t.dial_status, t.fallback) for t in record.transfers] == [
-        ("population", status, "operator"),
-        ("operator", TransferStatus.ANSWER, None),
+    assert [(t.target, t.dial_status, t.fallback, t.reason) for t in record.transfers] == [
+        ("population", status, "operator", TransferReason.ROUTED),
+        ("operator", TransferStatus.ANSWER, None, reason),
     ]
     assert record.outcome is CallOutcome.OPERATOR
     validate_record(record)
@@ -269,7 +287,11 @@ def test_failed_transfer_with_the_operator_closed_still_records_what_the_pbx_doe
     call = Call(_operator_closed(city_kb()), MONDAY_MORNING)
     call.say(REQUEST, decision("population"))
     call.played()
-    assert kinds(call.dial_result(TransferStatus.BUSY)) == ["Transfer", "RecordTurn"]
+    assert kinds(call.dial_result(TransferStatus.BUSY)) == [
+        "TransferPlanned",
+        "Transfer",
+        "RecordTurn",
+    ]
     record = record_of(call.dial_result(TransferStatus.NOANSWER))
     assert [(t.target, t.dial_status, t.fallback) for t in record.transfers] == [
         ("population", TransferStatus.BUSY, "operator"),
@@ -318,7 +340,11 @@ def test_asking_for_a_person_goes_to_the_operator_at_once() -> None:
     actions = call.say("je voudrais parler à quelqu'un", decision("operator"))
     assert keys(actions) == ["transfer:operator"]
     assert (turn_of(actions).intent, turn_of(actions).action) == ("operator", "operator")
-    assert transfer_of(call.played()).extension == "1000"
+    transfer = transfer_of(call.played())
+    assert (transfer.extension, transfer.summary.reason) == (
+        "1000",
+        TransferReason.ASKED_FOR_PERSON,
+    )
 
 
 def test_asking_for_a_person_when_the_desk_is_closed_offers_a_callback() -> None:
@@ -343,7 +369,12 @@ def test_a_transfer_the_pbx_cannot_take_is_left_to_the_dialplan_for_the_operator
     call.played()
     actions = call.send(TransferImpossible(at=call.later(1), reason="AMI not connected"))
     # No apology, no offer, no VB_DONE: the caller is put through by the dialplan at once.
-    assert kinds(actions) == ["ReturnToDialplan", "RecordTurn"]
+    assert kinds(actions) == ["TransferPlanned", "ReturnToDialplan", "RecordTurn"]
+    planned = actions[0]
+    assert isinstance(planned, TransferPlanned)
+    assert (planned.transfer.target, planned.transfer.extension) == ("operator", "1000")
+    assert planned.transfer.summary.reason is TransferReason.UNREACHABLE
+    assert planned.transfer.summary.utterances == (request_text,)
     assert (turn_of(actions).intent, turn_of(actions).action) == ("transfer_failed", "operator")
     assert call.dialog.state is DialogState.TRANSFERRING
     record = record_of(call.dial_result(TransferStatus.ANSWER))

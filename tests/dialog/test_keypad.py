@@ -18,12 +18,12 @@ from tests.dialog.driver import (
     transfer_of,
     turn_of,
 )
-from voicebot.dialog.actions import StopPlayback
+from voicebot.dialog.actions import StopPlayback, TransferPlanned
 from voicebot.dialog.config import DialogConfig
 from voicebot.dialog.machine import DialogState
 from voicebot.knowledge.keypad import KeypadError, build_keypad
 from voicebot.knowledge.model import KnowledgeBase, MenuGroup
-from voicebot.records import CallOutcome, TransferStatus
+from voicebot.records import CallOutcome, TransferReason, TransferStatus
 
 REQUEST = "je dois renouveler ma carte d'identité"
 
@@ -56,6 +56,9 @@ def test_a_key_during_the_greeting_stops_it_and_goes_straight_to_its_target(
     actions = call.press(digit)  # the greeting is still playing
     assert actions[0] == StopPlayback()
     assert keys(actions) == [f"transfer:{target}"]
+    planned = actions[1]
+    assert isinstance(planned, TransferPlanned)
+    assert planned.transfer.summary.reason is TransferReason.KEYPAD
     assert transfer_of(call.played()).target == target
 
 

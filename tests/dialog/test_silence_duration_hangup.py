@@ -22,11 +22,11 @@ from tests.dialog.driver import (
     turn_of,
 )
 from voicebot.calllog.rows import is_contained
-from voicebot.dialog.actions import EndCall, HangUp, Listen, Play, StopPlayback
+from voicebot.dialog.actions import EndCall, HangUp, Listen, Play, StopPlayback, TransferPlanned
 from voicebot.dialog.config import DialogConfig
 from voicebot.dialog.events import Hangup, PlaybackFinished, Tick
 from voicebot.dialog.machine import DialogState
-from voicebot.records import CallOutcome, TransferStatus
+from voicebot.records import CallOutcome, TransferReason, TransferStatus
 
 
 def test_a_silent_caller_hears_the_keypad_menu_then_is_put_through_to_reception() -> None:
@@ -47,7 +47,8 @@ def test_a_silent_caller_hears_the_keypad_menu_then_is_put_through_to_reception(
     second = call.silence()
     assert keys(second) == ["no_speech", "transfer:operator"]
     assert (turn_of(second).intent, turn_of(second).action) == ("silence", "operator")
-    assert transfer_of(call.played()).target == "operator"
+    transfer = transfer_of(call.played())
+    assert (transfer.target, transfer.summary.reason) == ("operator", TransferReason.SILENT)
     record = record_of(call.dial_result(TransferStatus.ANSWER))
     assert record.outcome is CallOutcome.OPERATOR
 
@@ -114,7 +115,10 @@ def test_maximum_duration_hands_over_to_the_open_operator() -> None:
     call.played()
     assert call.tick(MONDAY_MORNING + timedelta(minutes=2, seconds=59)) == []
     actions = call.tick(MONDAY_MORNING + timedelta(minutes=3))
-    assert kinds(actions) == ["Play", "Play", "RecordTurn"]
+    assert kinds(actions) == ["TransferPlanned", "Play", "Play", "RecordTurn"]
+    planned = actions[0]
+    assert isinstance(planned, TransferPlanned)
+    assert planned.transfer.summary.reason is TransferReason.MAX_DURATION
     assert [(p.prompt_key, p.interruptible) for p in actions if isinstance(p, Play)] == [
         ("max_duration", False),
         ("transfer:operator", False),

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from tests.support.serve_process import ServeProcess, start_serve
 from voicebot.accounts.keys import create_key
 from voicebot.calllog.db import create_calllog_engine
+from voicebot.live.events import call_key
 from voicebot.telephony.simulator import AsteriskSimulator
 
 OPEN_HOURS = "2026-11-23T10:00:00+01:00"
@@ -43,11 +44,13 @@ class LiveEvents:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def of_call(self, call_id: str, kind: str | None = None) -> list[dict[str, Any]]:
-        """The events of one call (optionally of one type), in order."""
+        """The events of one call (optionally of one type), in order; the stream names
+        calls by their opaque key, never by the UUID the simulator knows them by."""
+        key = call_key(call_id)
         return [
             event
             for event in self.events
-            if event.get("call_id") == call_id and (kind is None or event.get("type") == kind)
+            if event.get("call_key") == key and (kind is None or event.get("type") == kind)
         ]
 
     async def wait_for(self, call_id: str, kind: str, timeout: float) -> dict[str, Any]:

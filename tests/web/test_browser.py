@@ -19,12 +19,13 @@ import pytest
 from tests.api.conftest import PASSWORD, Api, running_api
 from tests.api.server import serve
 from tests.calllog.factories import Turn, make_call
+from tests.support import live_events
 from tests.web.axe import axe_available, axe_violations
 from tests.web.cdp import Browser, chromium_available
 from voicebot.api.board import LiveCallBoard
-from voicebot.api.live import live_event
 from voicebot.app import create_app
 from voicebot.calllog.rows import utc_now
+from voicebot.live.events import call_key
 from voicebot.records import CallOutcome
 from voicebot.routing.embedders import Embedder
 from voicebot.web.charts import contrast_ratio
@@ -172,21 +173,17 @@ def test_console_passes_axe_and_shows_live_transfers(
     )
     browser.wait_for("document.getElementById('live-status').textContent === 'en direct'")
     bus = api.services.live_bus
-    bus.publish(live_event("call_started", "live-1", language="fr"))
+    bus.publish(live_events.started("live-1"))
     bus.publish(
-        live_event(
-            "transfer",
+        live_events.transfer(
             "live-1",
-            department="population",
-            extension="2001",
-            intent="population",
-            language="fr",
             summary="Renouvellement de carte d'identité",
-            utterances=["bonjour", "je dois renouveler ma carte d'identité"],
+            utterances=("bonjour", "je dois renouveler ma carte d'identité"),
         )
     )
+    card = f"li.transfer[data-key={json.dumps(call_key('live-1'))}]"
     item = browser.wait_for(
-        "(() => { const li = document.querySelector('li.transfer[data-call-id=\"live-1\"]');"
+        f"(() => {{ const li = document.querySelector({json.dumps(card)});"
         " return li && {dept: li.querySelector('.department').textContent,"
         " ext: li.querySelector('.extension').textContent,"
         " lang: li.querySelector('.language').textContent,"
@@ -199,10 +196,9 @@ def test_console_passes_axe_and_shows_live_transfers(
         "state": "transfert en cours",
     }
     check_page(browser, "console", screenshots)
-    bus.publish(live_event("call_ended", "live-1", outcome="transferred"))
+    bus.publish(live_events.ended("live-1"))
     browser.wait_for(
-        "document.querySelector('li.transfer[data-call-id=\"live-1\"] .state').textContent"
-        " === 'terminé'"
+        f"document.querySelector({json.dumps(card + ' .state')}).textContent === 'terminé'"
     )
     browser.submit_and_wait("document.querySelector('.callback button.done').click()")
     assert (

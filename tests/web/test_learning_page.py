@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import BACKENDS, MINIMAL_KB, Api, running_api
 from tests.calllog.factories import Turn, make_call
+from tests.support import live_events
 from tests.web.test_pages import sign_in
-from voicebot.api.live import live_event
 from voicebot.calllog.rows import utc_now
 from voicebot.records import CallOutcome
 from voicebot.routing.embedders import Embedder
@@ -168,13 +168,8 @@ def test_versions_are_listed_and_one_click_brings_one_back(site: Api, browser: T
 
 def test_an_operator_correction_is_taught_from_the_page(site: Api, browser: TestClient) -> None:
     site.services.live_bus.publish(
-        live_event(
-            "transfer",
-            "page-corr-1",
-            department="population",
-            intent="population",
-            language="fr",
-            utterances=["il y a un dépôt clandestin devant chez moi"],
+        live_events.transfer(
+            "page-corr-1", utterances=("il y a un dépôt clandestin devant chez moi",)
         )
     )
     deadline = time.monotonic() + 5.0

@@ -10,8 +10,9 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import PASSWORD, ROLES, Api
 from tests.api.server import serve
+from tests.support import live_events
 from voicebot.accounts.limiter import LoginGuard, LoginLimits
-from voicebot.api.live import live_event
+from voicebot.live.events import call_key
 
 DASHBOARD = "/dashboard?start=2024-03-01&end=2024-03-10"
 
@@ -159,8 +160,10 @@ def test_console_event_stream_uses_the_session_cookie(api: Api) -> None:
             assert response.headers["content-type"].startswith("text/event-stream")
             lines = response.iter_lines()
             assert [next(lines) for _ in range(3)] == ["retry: 3000", "event: ready", "data: {}"]
-            api.services.live_bus.publish(live_event("call_started", "page-1"))
+            api.services.live_bus.publish(live_events.started("page-1"))
             for line in lines:
                 if line.startswith("data: "):
-                    assert '"call_id": "page-1"' in line
+                    # The call's opaque key, never its UUID, reaches the browser.
+                    assert f'"call_key": "{call_key("page-1")}"' in line
+                    assert "page-1" not in line
                     break

@@ -1,23 +1,34 @@
 """What the operator console shows right now: calls in progress, recent transfers, callback
 requests announced live.
 
-Fed with live events (see :mod:`voicebot.api.live`). A transferred call stays listed for
-``transfer_ttl_s`` after its transfer, even once the assistant's side of the call has
-ended (which is right after the transfer): the operator who picks up still needs the
-summary. The board lives in memory; a freshly started worker shows transfers from then on.
+Fed with call events (see :mod:`voicebot.live.events`). A card appears when the assistant
+decides where the caller goes (before the announcement) and is updated when the transfer
+is sent and when the assistant's side of the call ends (which is right after the
+transfer): the operator who picks up still needs the summary, so a transferred call stays
+listed for ``transfer_ttl_s``. The board lives in memory; the console adds today's
+transfers from the call log, so a reload or a restarted worker loses none.
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from datetime import datetime
 
-from voicebot.api.live import Event, LiveEventType
+from voicebot.live.events import (
+    CallbackRequestedEvent,
+    CallEndedEvent,
+    CallEvent,
+    CallStartedEvent,
+    TransferDecidedEvent,
+    TransferEvent,
+    TurnEvent,
+    call_key,
+)
+from voicebot.records import TransferReason
 
 MAX_UTTERANCES = 5
 """Latest caller utterances kept per call for the summary."""
@@ -28,11 +39,17 @@ class TransferredCall:
     """A call the assistant put through to a person, with what the operator needs to know."""
 
     call_id: str
+    """The AudioSocket UUID: for the server's use only, never rendered."""
     card_key: str
-    """A one-way key of the call for the operators' browsers (never the AudioSocket UUID)."""
-    transferred_at: str
-    """ISO 8601 time of the transfer event."""
+    """The one-way key of the call that operators' browsers get (:func:`call_key`)."""
+    transferred_at: datetime
+    """When the assistant decided the transfer."""
+    target: str
+    """Department id or ``operator``: where the call goes."""
+    reason: TransferReason | None
+    """Why it goes there (None for calls stored before reasons were)."""
     department: str | None
+    """The department the request is about (also when the call goes to the operator)."""
     extension: str | None
     intent: str | None
     language: str | None
@@ -40,6 +57,8 @@ class TransferredCall:
     """The assistant's one-line summary of the request."""
     utterances: tuple[str, ...]
     """What the caller said, oldest first (at most :data:`MAX_UTTERANCES`)."""
+    sent: bool = False
+    """The transfer went to the PBX (after the announcement)."""
     ended: bool = False
     outcome: str | None = None
 
@@ -49,7 +68,7 @@ class AnnouncedCallback:
     """A callback request as announced live, before (or after) its call's record is stored."""
 
     callback_key: str
-    requested_at: str
+    requested_at: datetime
     department: str | None
     language: str | None
     caller_number: str | None
@@ -58,20 +77,9 @@ class AnnouncedCallback:
 
 @dataclass(slots=True)
 class _ActiveCall:
-    started_at: str
     language: str | None
     seen: float
     utterances: list[str] = field(default_factory=list)
-
-
-def card_key(call_id: str) -> str:
-    """The key a console card carries instead of the call's UUID (which would let anyone who
-    reaches the media port drive the call)."""
-    return "c_" + hashlib.sha256(call_id.encode("utf-8")).hexdigest()[:24]
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 class LiveCallBoard:
@@ -98,77 +106,74 @@ class LiveCallBoard:
         self._max_callbacks = max_callbacks
         self._lock = threading.Lock()
 
-    def apply(self, event: Event) -> None:
-        """Update the board with one event (unknown event types are ignored)."""
-        kind = event.get("type")
-        call_id = _text(event.get("call_id"))
-        if call_id is None:
-            return
+    def apply(self, event: CallEvent) -> None:
+        """Update the board with one event."""
         now = self._clock()
-        at = _text(event.get("at")) or ""
+        call_id = event.call_id
         with self._lock:
             self._expire(now)
-            if kind == LiveEventType.CALL_STARTED:
-                self._active[call_id] = _ActiveCall(at, _text(event.get("language")), now)
-            elif kind == LiveEventType.TURN:
-                call = self._active.setdefault(call_id, _ActiveCall(at, None, now))
-                call.seen = now
-                transcript = _text(event.get("transcript"))
-                if transcript:
-                    call.utterances = [*call.utterances, transcript][-MAX_UTTERANCES:]
-            elif kind == LiveEventType.TRANSFER:
-                self._transfer(call_id, at, event, now)
-            elif kind == LiveEventType.CALLBACK_REQUESTED:
-                self._callback(at, event, now)
-            elif kind == LiveEventType.CALL_ENDED:
-                self._active.pop(call_id, None)
-                entry = self._transfers.get(call_id)
-                if entry is not None:
-                    stamp, transferred = entry
-                    outcome = _text(event.get("outcome"))
-                    self._transfers[call_id] = (
-                        stamp,
-                        replace(transferred, ended=True, outcome=outcome),
-                    )
+            match event:
+                case CallStartedEvent():
+                    self._active[call_id] = _ActiveCall(event.language, now)
+                case TurnEvent():
+                    call = self._active.setdefault(call_id, _ActiveCall(event.language, now))
+                    call.seen = now
+                    if event.transcript:
+                        call.utterances = [*call.utterances, event.transcript][-MAX_UTTERANCES:]
+                case TransferDecidedEvent() | TransferEvent():
+                    self._transfer(event, now)
+                case CallbackRequestedEvent():
+                    self._callback(event, now)
+                case CallEndedEvent():
+                    self._active.pop(call_id, None)
+                    entry = self._transfers.get(call_id)
+                    if entry is not None:
+                        stamp, transferred = entry
+                        ended = replace(transferred, ended=True, outcome=event.outcome)
+                        self._transfers[call_id] = (stamp, ended)
 
-    def _transfer(self, call_id: str, at: str, event: Event, now: float) -> None:
+    def _transfer(self, event: TransferDecidedEvent | TransferEvent, now: float) -> None:
+        call_id = event.call_id
+        sent = isinstance(event, TransferEvent)
+        previous = self._transfers.get(call_id)
+        if previous is not None and sent and previous[1].target == event.target:
+            # The transfer announced earlier is on its way: same card, same place.
+            self._transfers[call_id] = (previous[0], replace(previous[1], sent=True))
+            return
         call = self._active.get(call_id)
-        said = event.get("utterances")
-        if isinstance(said, list) and all(isinstance(item, str) for item in said):
-            utterances = tuple(said[-MAX_UTTERANCES:])
-        else:
-            utterances = tuple(call.utterances) if call else ()
+        utterances = event.utterances or (tuple(call.utterances) if call else ())
         self._transfers.pop(call_id, None)
         self._transfers[call_id] = (
             now,
             TransferredCall(
                 call_id=call_id,
-                card_key=card_key(call_id),
-                transferred_at=at,
-                department=_text(event.get("department")),
-                extension=_text(event.get("extension")),
-                intent=_text(event.get("intent")),
-                language=_text(event.get("language")) or (call.language if call else None),
-                summary=_text(event.get("summary")) or "",
-                utterances=utterances,
+                card_key=call_key(call_id),
+                transferred_at=event.at,
+                target=event.target,
+                reason=event.reason,
+                department=event.department,
+                extension=event.extension,
+                intent=event.intent,
+                language=event.language,
+                summary=event.summary,
+                utterances=utterances[-MAX_UTTERANCES:],
+                sent=sent,
             ),
         )
         while len(self._transfers) > self._max_transfers:
             self._transfers.popitem(last=False)
 
-    def _callback(self, at: str, event: Event, now: float) -> None:
-        key = _text(event.get("callback_key"))
-        if key is None:
-            return
+    def _callback(self, event: CallbackRequestedEvent, now: float) -> None:
+        key = event.callback_key
         self._callbacks[key] = (
             now,
             AnnouncedCallback(
                 callback_key=key,
-                requested_at=_text(event.get("requested_at")) or at,
-                department=_text(event.get("department")),
-                language=_text(event.get("language")),
-                caller_number=_text(event.get("caller_number")),
-                note=_text(event.get("note")),
+                requested_at=event.requested_at,
+                department=event.department,
+                language=event.language,
+                caller_number=event.caller_number,
+                note=event.note,
             ),
         )
         self._callbacks.move_to_end(key)

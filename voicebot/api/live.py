@@ -1,90 +1,36 @@
-"""Live call events for the operator console: an in-process bus and a Redis pub/sub bus.
+"""The live bus: call events from the call sessions to the console, in-process or via Redis.
 
 The call path calls :meth:`LiveEventBus.publish` from any thread or event loop; it never
 blocks and never raises for a slow or absent subscriber (events are dropped instead, and
-counted). Subscribers are async: ``async with bus.subscribe() as events: ...``.
-
-Events are JSON objects with at least ``type`` (see :class:`LiveEventType`) and
-``call_id``; :func:`live_event` builds them with the time added. Live events are
-best-effort: the call log in the database is the record of what happened.
+counted). Subscribers are async: ``async with bus.subscribe() as events: ...``. Events are
+the typed :data:`~voicebot.live.events.CallEvent` both ways; between processes they travel
+as :func:`~voicebot.live.events.encode_event` JSON. Live events are best-effort: the call
+log in the database is the record of what happened.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import queue
 import threading
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime
-from enum import StrEnum
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Protocol, Self
 
 import redis
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 
-from voicebot.calllog.rows import utc_now
+from voicebot.live.events import CallEvent, LiveEventError, decode_event, encode_event
 
 _LOGGER = logging.getLogger(__name__)
 
-Event = dict[str, Any]
 DEFAULT_CHANNEL = "voicebot:live"
 SUBSCRIBER_QUEUE_SIZE = 1000
 PUBLISH_QUEUE_SIZE = 10_000
-MAX_EVENT_BYTES = 64 * 1024
-
-
-class LiveEventType(StrEnum):
-    """What happened in a call."""
-
-    CALL_STARTED = "call_started"
-    TURN = "turn"
-    TRANSFER = "transfer"
-    """Carries ``department``, ``extension``, ``intent``, ``language`` and ``summary``."""
-    CALL_ENDED = "call_ended"
-    CALLBACK_REQUESTED = "callback_requested"
-    """Carries ``callback_key``, ``requested_at``, ``department``, ``language``,
-    ``caller_number`` and ``note`` (operators see the number to call back)."""
-
-
-class LiveEventError(ValueError):
-    """An event that cannot be published; the message says what is wrong."""
-
-
-def live_event(kind: LiveEventType | str, call_id: str, **fields: Any) -> Event:
-    """An event of ``kind`` for ``call_id`` stamped with the current time (ISO 8601, UTC)."""
-    event: Event = {"type": str(kind), "call_id": call_id, "at": utc_now().isoformat()}
-    event.update(fields)
-    return event
-
-
-def encode_event(event: Event) -> str:
-    """Check an event and return its JSON text; raises :class:`LiveEventError`."""
-    if not isinstance(event, dict):
-        raise LiveEventError(f"live event must be a dict, got {type(event).__name__}")
-    for name in ("type", "call_id"):
-        if not isinstance(event.get(name), str) or not event[name]:
-            raise LiveEventError(f"live event field {name!r} must be a non-empty string")
-    try:
-        text = json.dumps(event, ensure_ascii=False, default=_json_default)
-    except (TypeError, ValueError) as error:
-        raise LiveEventError(
-            f"live event {event['type']!r} is not JSON-serialisable: {error}"
-        ) from None
-    if len(text.encode("utf-8")) > MAX_EVENT_BYTES:
-        raise LiveEventError(f"live event {event['type']!r} is larger than {MAX_EVENT_BYTES} B")
-    return text
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
 
 
 class LiveSubscription(Protocol):
@@ -103,11 +49,11 @@ class LiveSubscription(Protocol):
         """Stop listening."""
         ...
 
-    def __aiter__(self) -> AsyncIterator[Event]:
+    def __aiter__(self) -> AsyncIterator[CallEvent]:
         """Iterate over events as they come."""
         ...
 
-    async def get(self, timeout: float | None = None) -> Event | None:
+    async def get(self, timeout: float | None = None) -> CallEvent | None:
         """The next event, or None after ``timeout`` seconds without one."""
         ...
 
@@ -120,7 +66,7 @@ class LiveEventBus(Protocol):
         """Events dropped so far (full queues, unreachable broker)."""
         ...
 
-    def publish(self, event: Event) -> None:
+    def publish(self, event: CallEvent) -> None:
         """Send an event to every subscriber; thread-safe and non-blocking."""
         ...
 
@@ -176,7 +122,7 @@ class _QueueSubscription:
             return False
         return True
 
-    async def get(self, timeout: float | None = None) -> Event | None:
+    async def get(self, timeout: float | None = None) -> CallEvent | None:
         self._start()
         assert self._queue is not None
         try:
@@ -184,10 +130,9 @@ class _QueueSubscription:
                 text = await self._queue.get()
         except TimeoutError:
             return None
-        event: Event = json.loads(text)
-        return event
+        return decode_event(text)
 
-    async def __aiter__(self) -> AsyncIterator[Event]:
+    async def __aiter__(self) -> AsyncIterator[CallEvent]:
         while True:
             event = await self.get()
             if event is not None:
@@ -220,7 +165,7 @@ class InProcessLiveEventBus:
         with self._lock:
             self._subscribers.discard(subscription)
 
-    def publish(self, event: Event) -> None:
+    def publish(self, event: CallEvent) -> None:
         """Send ``event`` to every current subscriber (raises :class:`LiveEventError`)."""
         self.deliver(encode_event(event))
 
@@ -291,7 +236,7 @@ class _RedisSubscription:
             with contextlib.suppress(redis.RedisError, OSError):
                 await client.aclose()
 
-    async def get(self, timeout: float | None = None) -> Event | None:
+    async def get(self, timeout: float | None = None) -> CallEvent | None:
         try:
             async with asyncio.timeout(timeout):
                 while True:
@@ -314,15 +259,15 @@ class _RedisSubscription:
                     if message is None or message.get("type") != "message":
                         continue
                     try:
-                        event: Event = json.loads(message["data"])
-                    except ValueError:
-                        _LOGGER.warning("live events: ignored a malformed message on Redis")
+                        return decode_event(message["data"])
+                    except LiveEventError as error:
+                        # Another version of voicebot, or something else on the channel.
+                        _LOGGER.warning("live events: ignored a message on Redis: %s", error)
                         continue
-                    return event
         except TimeoutError:
             return None
 
-    async def __aiter__(self) -> AsyncIterator[Event]:
+    async def __aiter__(self) -> AsyncIterator[CallEvent]:
         while True:
             event = await self.get()
             if event is not None:
@@ -360,7 +305,7 @@ class RedisLiveEventBus:
         with self._drop_lock:
             self._dropped += 1
 
-    def publish(self, event: Event) -> None:
+    def publish(self, event: CallEvent) -> None:
         """Queue ``event`` for Redis (raises :class:`LiveEventError` for a bad event)."""
         text = encode_event(event)
         if self._closed:

@@ -337,15 +337,23 @@ class TransferredCallPublic(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    call_id: str
     card_key: str
-    transferred_at: str
+    """The call's opaque key (the call's UUID is never sent to staff)."""
+    transferred_at: datetime
+    """When the assistant decided the transfer."""
+    target: str
+    """Department id or ``operator``."""
+    reason: str | None
+    """Why the call went there (``routed``, ``busy``, ``closed``, ``keypad``, ...)."""
     department: str | None
+    """The department the request is about (also when the call went to the operator)."""
     extension: str | None
     intent: str | None
     language: str | None
     summary: str
     utterances: list[str]
+    sent: bool
+    """The transfer went to the PBX (after the announcement)."""
     ended: bool
     outcome: str | None
 

@@ -6,10 +6,12 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from fastapi.responses import StreamingResponse
 
-from voicebot.api.live import Event, LiveEventBus
+from voicebot.api.live import LiveEventBus
+from voicebot.live.events import CallEvent, public_event
 
 KEEPALIVE_S = 15.0
 RECHECK_S = 5.0
@@ -18,12 +20,21 @@ RETRY_MS = 3000
 _EVENT_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
-def format_event(event: Event) -> str:
-    """One SSE message: ``event:`` is the event type, ``data:`` the JSON object."""
-    kind = event.get("type")
-    name = kind if isinstance(kind, str) and _EVENT_NAME.fullmatch(kind) else "message"
+def sse_message(name: str, data: dict[str, Any]) -> str:
+    """One SSE message: ``event: name``, ``data:`` the JSON object on one line."""
+    if not _EVENT_NAME.fullmatch(name):
+        raise ValueError(f"SSE event name {name!r}: lowercase letters, digits and _")
     # json.dumps escapes newlines inside strings, so the data is a single line.
-    return f"event: {name}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def format_event(event: CallEvent) -> str:
+    """A call event as staff get it: its type, and :func:`public_event` (no UUID)."""
+    return sse_message(str(event.type), public_event(event))
+
+
+EventFormatter = Callable[[CallEvent], str | None]
+"""Turns a call event into SSE text, or None to send nothing for it."""
 
 
 AccessProbe = Callable[[], Awaitable[str | None]]
@@ -42,12 +53,14 @@ async def event_stream(
     keepalive_s: float = KEEPALIVE_S,
     probe: AccessProbe | None = None,
     recheck_s: float = RECHECK_S,
+    formatter: EventFormatter = format_event,
 ) -> AsyncIterator[str]:
     """Subscribe, send ``ready`` once listening, then every event and periodic keep-alives.
 
     With ``probe``, access is checked again every ``recheck_s``: a revoked key or an ended
     session gets a final ``session_ended`` message and the stream stops (already-open
-    streams must not outlive the right to read them).
+    streams must not outlive the right to read them). ``formatter`` writes each event
+    (the console sends its cards ready to insert).
     """
     async with bus.subscribe() as subscription:
         yield f"retry: {RETRY_MS}\nevent: ready\ndata: {{}}\n\n"
@@ -61,9 +74,14 @@ async def event_stream(
                     yield ended_event(reason)
                     return
                 next_check = time.monotonic() + recheck_s
-            # A comment line keeps proxies from closing an idle stream and reveals
-            # a vanished client at the next write.
-            yield ": keepalive\n\n" if event is None else format_event(event)
+            if event is None:
+                # A comment line keeps proxies from closing an idle stream and reveals
+                # a vanished client at the next write.
+                yield ": keepalive\n\n"
+                continue
+            text = formatter(event)
+            if text is not None:
+                yield text
 
 
 def event_stream_response(
@@ -72,10 +90,13 @@ def event_stream_response(
     keepalive_s: float = KEEPALIVE_S,
     probe: AccessProbe | None = None,
     recheck_s: float = RECHECK_S,
+    formatter: EventFormatter = format_event,
 ) -> StreamingResponse:
     """A ``text/event-stream`` response of the bus's events."""
     return StreamingResponse(
-        event_stream(bus, keepalive_s=keepalive_s, probe=probe, recheck_s=recheck_s),
+        event_stream(
+            bus, keepalive_s=keepalive_s, probe=probe, recheck_s=recheck_s, formatter=formatter
+        ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

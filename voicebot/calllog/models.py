@@ -255,8 +255,13 @@ class Transfer(Base):
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
     dial_status: Mapped[str] = mapped_column(String(16))
     fallback: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    """``TransferReason`` value; NULL for transfers stored before reasons were."""
 
     call: Mapped[Call] = relationship(back_populates="transfers")
+
+    # The operator console lists today's transfers after a reload.
+    __table_args__ = (Index("ix_transfers_requested_at", "requested_at"),)
 
 
 class Callback(Base):

@@ -41,7 +41,7 @@ from voicebot.calllog.views import (
     TransferView,
     TurnView,
 )
-from voicebot.records import CallOutcome, CallRecord, TransferStatus
+from voicebot.records import CallOutcome, CallRecord, TransferReason, TransferStatus
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -295,6 +295,7 @@ class CallLogRepository:
                     requested_at=t.requested_at,
                     dial_status=TransferStatus(t.dial_status),
                     fallback=t.fallback,
+                    reason=None if t.reason is None else TransferReason(t.reason),
                 )
                 for t in transfers
             ),

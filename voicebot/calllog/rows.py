@@ -249,6 +249,7 @@ def transfer_row(transfer: TransferRecord, call_pk: int) -> dict[str, Any]:
         "requested_at": transfer.requested_at,
         "dial_status": str(transfer.dial_status),
         "fallback": transfer.fallback,
+        "reason": None if transfer.reason is None else str(transfer.reason),
     }
 
 

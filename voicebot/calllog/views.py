@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from voicebot.calllog.models import CallbackStatus
-from voicebot.records import CallOutcome, TransferStatus
+from voicebot.records import CallOutcome, TransferReason, TransferStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +74,8 @@ class TransferView:
     requested_at: datetime
     dial_status: TransferStatus
     fallback: str | None
+    reason: TransferReason | None = None
+    """Why the call went to ``target`` (None: stored before reasons were)."""
 
 
 @dataclass(frozen=True, slots=True)

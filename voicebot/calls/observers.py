@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from voicebot.live.events import CallEndedEvent, CallEvent, CallStartedEvent, TurnEvent
 from voicebot.metrics import Metrics
 from voicebot.routing.decision import kind_of
 
@@ -14,23 +13,26 @@ class MetricsObserver:
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
 
-    def publish(self, event: dict[str, Any]) -> None:
+    def publish(self, event: CallEvent) -> None:
         """Account for one session event."""
-        kind = event.get("type")
-        if kind == "call_started":
-            self._metrics.calls_in_progress.inc()
-        elif kind == "call_ended":
-            self._metrics.calls_in_progress.dec()
-            self._metrics.calls_total.labels(outcome=str(event.get("outcome"))).inc()
-        elif kind == "turn":
-            timings = event.get("timings_ms") or {}
-            ready = timings.get("reply_ready_ms")
-            if ready is not None:
-                self._metrics.turn_latency_seconds.observe(float(ready) / 1000)
-            intent = str(event.get("intent") or "")
-            if intent and ":" not in intent.removeprefix("faq:"):
-                self._metrics.routing_outcomes_total.labels(kind=str(kind_of(intent))).inc()
-            decode = timings.get("asr_decode_ms")
-            audio = timings.get("audio_ms")
-            if decode is not None and audio:
-                self._metrics.asr_real_time_factor.observe(float(decode) / float(audio))
+        match event:
+            case CallStartedEvent():
+                self._metrics.calls_in_progress.inc()
+            case CallEndedEvent():
+                self._metrics.calls_in_progress.dec()
+                self._metrics.calls_total.labels(outcome=event.outcome).inc()
+            case TurnEvent():
+                self._turn(event)
+
+    def _turn(self, event: TurnEvent) -> None:
+        timings = event.timings_ms
+        ready = timings.get("reply_ready_ms")
+        if ready is not None:
+            self._metrics.turn_latency_seconds.observe(ready / 1000)
+        intent = event.intent
+        if intent and ":" not in intent.removeprefix("faq:"):
+            self._metrics.routing_outcomes_total.labels(kind=str(kind_of(intent))).inc()
+        decode = timings.get("asr_decode_ms")
+        audio = timings.get("audio_ms")
+        if decode is not None and audio:
+            self._metrics.asr_real_time_factor.observe(decode / audio)

@@ -15,6 +15,7 @@ from voicebot.calls.control import CallControl
 from voicebot.calls.recognition import RecognizerFactory
 from voicebot.dialog import DialogConfig
 from voicebot.knowledge.model import KnowledgeBase
+from voicebot.live.events import CallEvent
 from voicebot.records import CallRecord
 from voicebot.routing.router import Router
 from voicebot.speech.endpointing import EndpointerConfig
@@ -33,7 +34,7 @@ class CallRecordSink(Protocol):
 class CallObserver(Protocol):
     """Live view of calls (operator console events, metrics)."""
 
-    def publish(self, event: dict[str, Any]) -> None:
+    def publish(self, event: CallEvent) -> None:
         """Non-blocking notification of a call event."""
         ...
 
@@ -89,7 +90,7 @@ class CallServices:
         """Swap in a rebuilt router (e.g. after a KB edit); running turns keep theirs."""
         self.router_holder.router = router
 
-    def publish(self, event: dict[str, Any]) -> None:
+    def publish(self, event: CallEvent) -> None:
         """Tell every observer; an observer's failure never reaches the call."""
         for observer in self.observers:
             try:

@@ -15,6 +15,7 @@ import time
 from collections import deque
 from dataclasses import replace
 from datetime import datetime
+from typing import TypeVar
 
 from voicebot.calllog.callbacks import callback_key
 from voicebot.calllog.rows import InvalidRecordError, storable
@@ -42,8 +43,17 @@ from voicebot.dialog import (
     Tick,
     Transfer,
     TransferImpossible,
+    TransferPlanned,
     TransferResult,
     Utterance,
+)
+from voicebot.live.events import (
+    CallbackRequestedEvent,
+    CallEndedEvent,
+    CallStartedEvent,
+    TransferDecidedEvent,
+    TransferEvent,
+    TurnEvent,
 )
 from voicebot.records import CallRecord, TransferStatus, TurnRecord
 from voicebot.routing.decision import RouteDecision
@@ -138,14 +148,7 @@ class CallSession:
         if self._services.control is not None:
             caller = await self._services.control.caller(self._call_id)
         self._channel = caller.channel if caller else None
-        self._services.publish(
-            {
-                "type": "call_started",
-                "call_id": self._call_id,
-                "language": self._language,
-                "at": self._now().isoformat(),
-            }
-        )
+        self._services.publish(CallStartedEvent(self._call_id, self._now(), self._language))
         await self._handle(
             CallStarted(
                 at=self._now(),
@@ -296,6 +299,10 @@ class CallSession:
             self._listen(action)
         elif isinstance(action, StopPlayback):
             self._stop_playback()
+        elif isinstance(action, TransferPlanned):
+            self._services.publish(
+                _transfer_event(TransferDecidedEvent, self._call_id, action.transfer, self._now())
+            )
         elif isinstance(action, Transfer):
             await self._transfer(action)
         elif isinstance(action, HangUp):
@@ -308,17 +315,18 @@ class CallSession:
             # The key lets operators act on the request before the call's record exists.
             key = callback_key(self._call_id, self._callbacks_requested)
             self._callbacks_requested += 1
+            request = action.request
             self._services.publish(
-                {
-                    "type": "callback_requested",
-                    "call_id": self._call_id,
-                    "callback_key": key,
-                    "requested_at": action.request.requested_at.isoformat(),
-                    "department": action.request.department,
-                    "language": action.request.language,
-                    "caller_number": action.request.caller_number,
-                    "note": action.request.note,
-                }
+                CallbackRequestedEvent(
+                    call_id=self._call_id,
+                    at=self._now(),
+                    callback_key=key,
+                    requested_at=request.requested_at,
+                    department=request.department,
+                    language=request.language,
+                    caller_number=request.caller_number,
+                    note=request.note,
+                )
             )
         elif isinstance(action, EndCall):
             self._end_call(action.record)
@@ -375,20 +383,7 @@ class CallSession:
 
     async def _transfer(self, action: Transfer) -> None:
         control = self._services.control
-        self._services.publish(
-            {
-                "type": "transfer",
-                "call_id": self._call_id,
-                "target": action.target,
-                "extension": action.extension,
-                "intent": action.summary.intent,
-                "department": action.summary.department,
-                "transcript": action.summary.transcript,
-                "summary": action.summary.transcript,
-                "language": action.summary.language,
-                "at": self._now().isoformat(),
-            }
-        )
+        self._services.publish(_transfer_event(TransferEvent, self._call_id, action, self._now()))
         await self._find_channel()
         if control is None or self._channel is None:
             self._transfer_impossible(action, "no PBX channel known for this call")
@@ -464,18 +459,18 @@ class CallSession:
             self._turn_extras[turn.index] = extras
         timings = {**turn.timings_ms, **extras}
         self._services.publish(
-            {
-                "type": "turn",
-                "call_id": self._call_id,
-                "index": turn.index,
-                "intent": turn.intent,
-                "action": turn.action,
-                "transcript": turn.transcript,
-                "reply_text": turn.reply_text,
-                "language": turn.language,
-                "score": turn.score,
-                "timings_ms": timings,
-            }
+            TurnEvent(
+                call_id=self._call_id,
+                at=turn.started_at,
+                index=turn.index,
+                language=turn.language,
+                intent=turn.intent,
+                action=turn.action,
+                transcript=turn.transcript,
+                reply_text=turn.reply_text,
+                score=turn.score,
+                timings_ms=timings,
+            )
         )
         _LOGGER.info(
             "call=%s turn=%d intent=%s action=%s timings=%s",
@@ -499,16 +494,37 @@ class CallSession:
         except (InvalidRecordError, TypeError) as error:
             _LOGGER.error("call=%s record refused by the call log: %s", self._call_id, error)
         self._services.publish(
-            {
-                "type": "call_ended",
-                "call_id": self._call_id,
-                "outcome": str(record.outcome),
-                "department": record.department,
-                "turns": len(turns),
-                "at": self._now().isoformat(),
-            }
+            CallEndedEvent(
+                call_id=self._call_id,
+                at=self._now(),
+                outcome=str(record.outcome),
+                department=record.department,
+                turns=len(turns),
+            )
         )
         _LOGGER.info("call=%s ended outcome=%s turns=%d", self._call_id, record.outcome, len(turns))
+
+
+_TransferKind = TypeVar("_TransferKind", TransferDecidedEvent, TransferEvent)
+
+
+def _transfer_event(
+    kind: type[_TransferKind], call_id: str, action: Transfer, at: datetime
+) -> _TransferKind:
+    """The live event of a transfer decided or sent, from the dialog's action."""
+    summary = action.summary
+    return kind(
+        call_id=call_id,
+        at=at,
+        target=action.target,
+        extension=action.extension,
+        reason=summary.reason,
+        department=summary.department,
+        intent=summary.intent,
+        language=summary.language,
+        summary=summary.transcript,
+        utterances=summary.utterances,
+    )
 
 
 def _transfer_status(status: str) -> TransferStatus:

@@ -16,6 +16,7 @@ from voicebot.dialog.actions import (
     ReturnToDialplan,
     StopPlayback,
     Transfer,
+    TransferPlanned,
     TransferSummary,
     TurnAction,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "Tick",
     "Transfer",
     "TransferImpossible",
+    "TransferPlanned",
     "TransferResult",
     "TransferSummary",
     "TurnAction",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from voicebot.records import CallbackRequest, CallRecord, TurnRecord
+from voicebot.records import CallbackRequest, CallRecord, TransferReason, TurnRecord
 
 
 class TurnAction(StrEnum):
@@ -91,6 +91,10 @@ class TransferSummary:
     transcript: str
     """The caller's last words (excerpt, most recent last)."""
     language: str
+    reason: TransferReason = TransferReason.ROUTED
+    """Why the call goes where it goes (busy department, keypad, asked for a person, ...)."""
+    utterances: tuple[str, ...] = ()
+    """The caller's requests (not the yes/no around them), oldest first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +105,15 @@ class Transfer:
     target: str
     """Department id or ``operator``."""
     summary: TransferSummary
+
+
+@dataclass(frozen=True, slots=True)
+class TransferPlanned:
+    """Where the caller is going and why, as soon as it is decided: before the announcement
+    that precedes a ``Transfer``, and before a ``ReturnToDialplan`` (tell the operators now)."""
+
+    transfer: Transfer
+    """The transfer that follows (for ``ReturnToDialplan``: the operator the dialplan dials)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +153,7 @@ Action = (
     | Listen
     | StopPlayback
     | Transfer
+    | TransferPlanned
     | HangUp
     | ReturnToDialplan
     | RecordTurn

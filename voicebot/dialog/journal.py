@@ -11,6 +11,7 @@ from voicebot.records import (
     CallbackRequest,
     CallOutcome,
     CallRecord,
+    TransferReason,
     TransferRecord,
     TransferStatus,
     TurnRecord,
@@ -51,9 +52,11 @@ class CallJournal:
         """Append a finished turn."""
         self.turns.append(turn)
 
-    def transfer_requested(self, target: str, extension: str, at: datetime) -> None:
+    def transfer_requested(
+        self, target: str, extension: str, at: datetime, reason: TransferReason
+    ) -> None:
         """A ``Transfer`` action went out; its status is pending."""
-        self.transfers.append(TransferRecord(self.call_id, target, extension, at))
+        self.transfers.append(TransferRecord(self.call_id, target, extension, at, reason=reason))
 
     def transfer_finished(self, status: TransferStatus) -> TransferRecord:
         """Record the DIALSTATUS of the last transfer and return the updated record."""

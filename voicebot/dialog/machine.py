@@ -19,9 +19,11 @@ from voicebot.dialog.actions import (
     DialogIntent,
     EndCall,
     HangUp,
+    Play,
     RecordCallback,
     ReturnToDialplan,
     Transfer,
+    TransferPlanned,
     TransferSummary,
     TurnAction,
     dtmf_intent,
@@ -50,7 +52,7 @@ from voicebot.dialog.prompts import Prompt, PromptBook
 from voicebot.dialog.understanding import ReplyReader, Words
 from voicebot.knowledge.keypad import BACK_KEY
 from voicebot.knowledge.model import KnowledgeBase
-from voicebot.records import CallbackRequest, TransferStatus, TurnRecord
+from voicebot.records import CallbackRequest, TransferReason, TransferStatus, TurnRecord
 from voicebot.routing.decision import FAQ_PREFIX, OPERATOR, RouteDecision, RouteKind, kind_of
 
 
@@ -72,6 +74,13 @@ _WAITING = frozenset(
     {DialogState.LISTENING, DialogState.CLARIFYING, DialogState.OFFERING, DialogState.MENU}
 )
 _NOT_REQUESTS = frozenset({DialogIntent.YES, DialogIntent.NO, DialogIntent.GOODBYE})
+_FALLBACK_REASONS = {
+    TransferStatus.BUSY: TransferReason.BUSY,
+    TransferStatus.NOANSWER: TransferReason.NO_ANSWER,
+}
+"""Why a failed transfer goes on to the operator (other statuses: unreachable)."""
+MAX_UTTERANCES = 5
+"""The caller's requests a transfer carries for the person picking up."""
 
 
 class _Question(StrEnum):
@@ -123,6 +132,10 @@ class Dialog:
         self._offers: list[_Offer] = []
         self._planned: str | None = None
         """Target to transfer to once the announcement has been played."""
+        self._reason = TransferReason.ROUTED
+        """Why the call goes to the target of the coming transfer."""
+        self._plan_to_tell = False
+        """A transfer was decided in this step: ``TransferPlanned`` goes out first."""
         self._close_reason = CallEnding.GOODBYE
         self._failures = 0
         self._menu_failures = 0
@@ -202,6 +215,13 @@ class Dialog:
             )
             journal.add_turn(record)
             self._out.record_turn(record)
+        if self._plan_to_tell and self._planned is not None:
+            # Built once the step's words are in the summary, sent before the announcement:
+            # the operators hear of the transfer when it is decided, not after it is said.
+            actions = self._out.actions
+            first_play = next((i for i, a in enumerate(actions) if isinstance(a, Play)), 0)
+            actions.insert(first_play, TransferPlanned(self._transfer(self._planned)))
+        self._plan_to_tell = False
         if self._ending is not None:
             at, reason = self._ending
             self._out.actions.append(EndCall(self._log.record(at, self._language, reason)))
@@ -284,7 +304,7 @@ class Dialog:
             assert self._clarify is not None
             choice = self._clarify[int(digit) - 1]
             self._turn.intent = choice
-            self._route(choice, event.at)
+            self._route(choice, event.at, keypad=True)
         else:
             self._keypad_choice(digit, event.at)
 
@@ -294,7 +314,7 @@ class Dialog:
         group = self._menu_group if self._state is DialogState.MENU else None
         option = keypad.option(digit, group)
         if option is not None and option.target is not None:
-            self._to_target(option.target, at)
+            self._to_target(option.target, at, TransferReason.KEYPAD)
         elif option is not None and option.group is not None:
             self._announce_menu(option.group)
         elif self._state is DialogState.MENU and digit != BACK_KEY:
@@ -314,7 +334,7 @@ class Dialog:
         if unhelped and self._silences >= 2 and self.kb.is_open(OPERATOR, event.at):
             # Someone who cannot speak or use the keypad still reaches a person.
             self._say(self.prompts.no_speech(self._language))
-            self._to_target(OPERATOR, event.at)
+            self._to_target(OPERATOR, event.at, TransferReason.SILENT)
         elif self._silences > self.config.max_silence_prompts:
             turn.action = TurnAction.GOODBYE
             self._say(self.prompts.silence_goodbye(self._language), interruptible=False)
@@ -358,9 +378,10 @@ class Dialog:
         turn = self._out.begin_turn(event.at, DialogIntent.TRANSFER_FAILED)
         turn.action = TurnAction.OPERATOR
         self._log.transfer_fallback(OPERATOR)
+        self._reason = _FALLBACK_REASONS.get(event.status, TransferReason.UNREACHABLE)
         transfer = self._transfer(OPERATOR)
-        self._log.transfer_requested(transfer.target, transfer.extension, event.at)
-        self._out.actions.append(transfer)
+        self._log.transfer_requested(transfer.target, transfer.extension, event.at, self._reason)
+        self._out.actions.extend((TransferPlanned(transfer), transfer))
 
     def _on_transfer_impossible(self, event: TransferImpossible) -> None:
         """The PBX cannot take the transfer: the dialplan puts the caller through to the
@@ -369,10 +390,13 @@ class Dialog:
             return
         self._log.transfer_finished(TransferStatus.CHANUNAVAIL)
         self._log.transfer_fallback(OPERATOR)
-        self._log.transfer_requested(OPERATOR, self.kb.operator.extension, event.at)
+        self._reason = TransferReason.UNREACHABLE
+        self._log.transfer_requested(
+            OPERATOR, self.kb.operator.extension, event.at, TransferReason.UNREACHABLE
+        )
         turn = self._out.begin_turn(event.at, DialogIntent.TRANSFER_FAILED)
         turn.action = TurnAction.OPERATOR
-        self._out.actions.append(ReturnToDialplan())
+        self._out.actions.extend((TransferPlanned(self._transfer(OPERATOR)), ReturnToDialplan()))
 
     def _on_playback_finished(self, event: PlaybackFinished) -> None:
         if not self._out.finished(event.play_id):
@@ -380,7 +404,9 @@ class Dialog:
         if self._state is DialogState.ANNOUNCING and self._planned is not None:
             transfer = self._transfer(self._planned)
             self._planned = None
-            self._log.transfer_requested(transfer.target, transfer.extension, event.at)
+            self._log.transfer_requested(
+                transfer.target, transfer.extension, event.at, self._reason
+            )
             self._out.actions.append(transfer)
             self._state = DialogState.TRANSFERRING
         elif self._state is DialogState.CLOSING:
@@ -492,7 +518,8 @@ class Dialog:
         elif offer.kind is _OfferKind.FAQ:
             self._answer(offer.target)
         elif offer.kind is _OfferKind.OPERATOR:
-            self._to_target(OPERATOR, at)
+            # Operators are offered only when the department asked for is closed.
+            self._to_target(OPERATOR, at, TransferReason.CLOSED)
         else:
             self._turn.action = TurnAction.CALLBACK
             request = CallbackRequest(
@@ -522,7 +549,7 @@ class Dialog:
 
     # --- destinations --------------------------------------------------------------------
 
-    def _route(self, label: str, at: datetime) -> None:
+    def _route(self, label: str, at: datetime, keypad: bool = False) -> None:
         """Go where a routing label points: an FAQ answer, a department, the operator."""
         self._reader.check_label(label)
         self._clarify = None
@@ -530,8 +557,14 @@ class Dialog:
         if kind is RouteKind.FAQ:
             self._failures = 0
             self._answer(label[len(FAQ_PREFIX) :])
+            return
+        if keypad:
+            reason = TransferReason.KEYPAD
+        elif kind is RouteKind.OPERATOR:
+            reason = TransferReason.ASKED_FOR_PERSON
         else:
-            self._to_target(OPERATOR if kind is RouteKind.OPERATOR else label, at)
+            reason = TransferReason.ROUTED
+        self._to_target(OPERATOR if kind is RouteKind.OPERATOR else label, at, reason)
 
     def _answer(self, faq_id: str) -> None:
         self._turn.action = TurnAction.ANSWER
@@ -542,7 +575,7 @@ class Dialog:
         else:
             self._anything_else()
 
-    def _to_target(self, target: str, at: datetime) -> None:
+    def _to_target(self, target: str, at: datetime, reason: TransferReason) -> None:
         """Transfer to a department or the operator when open; else say its hours and offer."""
         self._failures = self._menu_failures = 0
         self._clarify, self._offers = None, []
@@ -553,14 +586,16 @@ class Dialog:
         if target != OPERATOR:
             self._log.department = target
         if self.kb.is_open(target, at):
-            self._announce(target)
+            self._announce(target, reason)
         else:
             self._closed(target, at)
 
-    def _announce(self, target: str) -> None:
+    def _announce(self, target: str, reason: TransferReason) -> None:
         self._helped = True
         is_operator = target == OPERATOR
         self._turn.action = TurnAction.OPERATOR if is_operator else TurnAction.TRANSFER
+        self._reason = reason
+        self._plan_to_tell = True
         self._say(self.prompts.transfer(target, self._language), interruptible=False)
         self._planned = target
         self._state = DialogState.ANNOUNCING
@@ -592,7 +627,7 @@ class Dialog:
         if self._state is DialogState.MENU:
             self._menu_failures += 1
             if self._menu_failures >= self.config.max_menu_failures:
-                self._to_target(OPERATOR, at)
+                self._to_target(OPERATOR, at, TransferReason.NOT_UNDERSTOOD)
             else:
                 self._say(self.prompts.rephrase(lang, low_confidence))
                 self._announce_menu(self._menu_group)
@@ -609,7 +644,7 @@ class Dialog:
         self._turn.intent = DialogIntent.MAX_DURATION
         self._say(self.prompts.max_duration(self._language), interruptible=False)
         if self.kb.is_open(OPERATOR, at):
-            self._announce(OPERATOR)
+            self._announce(OPERATOR, TransferReason.MAX_DURATION)
         else:
             self._turn.action = TurnAction.GOODBYE
             self._say(self.prompts.goodbye(self._language), interruptible=False)
@@ -720,7 +755,12 @@ class Dialog:
         extension = kb.operator.extension if is_operator else kb.department(target).extension
         department = self._log.department if is_operator else target
         summary = TransferSummary(
-            str(self._request_label), department, self._excerpt(), self._language
+            str(self._request_label),
+            department,
+            self._excerpt(),
+            self._language,
+            self._reason,
+            tuple(self._transcripts[-MAX_UTTERANCES:]),
         )
         return Transfer(extension, target, summary)
 

@@ -18,14 +18,18 @@ SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": (
             "`text/event-stream`: first `event: ready` once subscribed, then one message per "
-            "call event (`event:` call_started | turn | transfer | call_ended, `data:` the "
-            "event as JSON with at least type, call_id and at), `: keepalive` comments, and "
-            "a last `event: session_ended` (data: reason) when the key or session stops working."
+            "call event (`event:` call_started | turn | transfer_decided | transfer | "
+            "callback_requested | call_ended, `data:` the event as JSON with at least type, "
+            "call_key (the call's opaque key; its UUID is never sent) and at), `: keepalive` "
+            "comments, and a last `event: session_ended` (data: reason) when the key or "
+            "session stops working."
         ),
         "content": {
             "text/event-stream": {
-                "example": 'event: transfer\ndata: {"type": "transfer", "call_id": "…", '
-                '"department": "population", "summary": "renouveler sa carte d\'identité"}\n\n'
+                "example": 'event: transfer_decided\ndata: {"type": "transfer_decided", '
+                '"call_key": "c_5d41402abc4b2a76b9719d91", "target": "operator", '
+                '"reason": "busy", "department": "population", '
+                '"summary": "renouveler sa carte d\'identité"}\n\n'
             }
         },
     }

@@ -20,18 +20,18 @@
     activeCalls.textContent = String(active);
   }
 
-  function findTransfer(callId) {
+  function findTransfer(key) {
     for (const item of list.children) {
-      if (item.dataset.callId === callId) return item;
+      if (item.dataset.key === key) return item;
     }
     return null;
   }
 
   function showTransfer(event) {
-    const old = findTransfer(event.call_id);
+    const old = findTransfer(event.call_key);
     if (old) old.remove();
     const item = template.content.firstElementChild.cloneNode(true);
-    item.dataset.callId = event.call_id;
+    item.dataset.key = event.call_key;
     const department = event.department || "operator";
     item.querySelector(".department").textContent = names[department] || department;
     item.querySelector(".extension").textContent = event.extension
@@ -51,7 +51,7 @@
   }
 
   function endCall(event) {
-    const item = findTransfer(event.call_id);
+    const item = findTransfer(event.call_key);
     if (item) {
       item.classList.add("ended");
       item.querySelector(".state").textContent = texts.ended;
@@ -65,6 +65,7 @@
       status.className = "online";
     });
     source.addEventListener("call_started", function () { setActive(active + 1); });
+    source.addEventListener("transfer_decided", function (message) { showTransfer(JSON.parse(message.data)); });
     source.addEventListener("transfer", function (message) { showTransfer(JSON.parse(message.data)); });
     source.addEventListener("call_ended", function (message) {
       setActive(active - 1);
