@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -116,7 +115,7 @@ async def assemble(
     report = StartupReport()
     # Never edit the sample inside the package: work on a copy in the data directory.
     kb_path, kb_note = editable_kb_path(settings.kb_path, settings.data_dir)
-    settings = dataclasses.replace(settings, kb_path=kb_path)
+    settings = settings.model_copy(update={"kb_path": kb_path})
     if kb_note is not None:
         report.notes.append(kb_note)
     async with contextlib.AsyncExitStack() as stack:

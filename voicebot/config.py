@@ -1,37 +1,59 @@
 """Settings: defaults, then a YAML file, then ``VOICEBOT_*`` environment variables.
 
 Validated once at start: a wrong value stops the program with a message naming the
-setting and where it came from.
+setting and where it came from. The types are pydantic's (through pydantic-settings, whose
+environment source reads the variables); the file goes through ``voicebot.safe_yaml``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import yaml
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from voicebot import safe_yaml
 from voicebot.knowledge.loader import sample_kb_path
 
 DEFAULT_PSEUDONYM_KEY = "voicebot-development-key-change-me"
+ENV_PREFIX = "VOICEBOT_"
+PAIRS_EXPECTED = "expected lang=value pairs separated by commas"
 
 
 class SettingsError(ValueError):
     """A setting is missing or wrong; the message names it and its source."""
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """Everything the assistant needs to know at start."""
+class Settings(BaseSettings):
+    """Everything the assistant needs to know at start.
 
-    kb_path: Path = field(default_factory=sample_kb_path)
+    Built in code (``Settings(data_dir=...)``) it takes exactly the values given;
+    :func:`load_settings` adds the settings file and the environment.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        frozen=True,
+        extra="forbid",
+        # YAML reads ``default_country_code: 32`` as a number; the setting is text.
+        coerce_numbers_to_str=True,
+        use_attribute_docstrings=True,
+    )
+
+    kb_path: Path = Field(default_factory=sample_kb_path)
     """The city's knowledge base (YAML)."""
     embedder: str = "use-v3"
     """Routing embedding backend: ``use-v3``, ``minilm`` or ``st:<model dir>``."""
@@ -39,19 +61,19 @@ class Settings:
     """Caches (index, rendered audio), call-log spool, the embedded SQLite database."""
     models_dir: Path = Path("models")
     """Where ``voicebot models pull`` puts speech and embedding models."""
-    vosk_models: dict[str, str] = field(default_factory=dict)
+    vosk_models: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     """Language → Vosk model directory; missing languages are looked up in models_dir."""
     database_url: str = ""
     """SQLAlchemy URL of the call log; empty: SQLite file in data_dir."""
-    tts_voices: dict[str, str] = field(default_factory=dict)
+    tts_voices: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     """Language → espeak-ng voice (defaults: fr → fr-be, nl, en, de)."""
     tts_rate: int = 165
     """Speaking rate in words per minute."""
     endpoint_silence_ms: int = 300
+    """Trailing silence that ends an utterance."""
     endpoint_from_voice: bool = True
     """Count that silence from the caller's last voiced frame (frame energy with the VAD);
     false: from the VAD's last speech chunk, which lags the voice by ~80 ms."""
-    """Trailing silence that ends an utterance."""
     no_input_timeout_s: float = 6.0
     """Silence before the assistant prompts the caller again."""
     max_call_s: float = 300.0
@@ -94,6 +116,50 @@ class Settings:
     ``2026-11-23T10:00:00+01:00``); calls then see the clock start at that moment and run
     at real speed, so opening hours do not depend on the day it runs. Empty: the real clock."""
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only the values given: tests and tools must not pick up the shell's variables."""
+        return (init_settings,)
+
+    @field_validator("vosk_models", "tts_voices", mode="before")
+    @classmethod
+    def _pairs(cls, value: Any) -> Any:
+        """``fr=vosk-model-fr, nl=vosk-model-nl`` (the environment's form) as a mapping."""
+        if not isinstance(value, str):
+            return value
+        pairs = [item.split("=", 1) for item in value.split(",") if item.strip()]
+        if any(len(pair) != 2 for pair in pairs):
+            raise ValueError(PAIRS_EXPECTED)
+        return {key.strip(): text.strip() for key, text in pairs}
+
+    @field_validator("sounds_dir", "prompts_dir", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        """An empty directory setting (``VOICEBOT_SOUNDS_DIR=``) means none."""
+        return None if value == "" else value
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """``tts_rate: true`` is a mistake, not 1."""
+        annotation = cls.model_fields[info.field_name or ""].annotation
+        if isinstance(value, bool) and annotation in (int, float):
+            raise ValueError("a yes/no value where a number is expected")
+        return value
+
+    @field_validator("simulated_time", mode="before")
+    @classmethod
+    def _timestamp_as_text(cls, value: Any) -> Any:
+        """Unquoted in YAML, a timestamp arrives as a datetime; the setting is its text."""
+        return value.isoformat() if isinstance(value, datetime) else value
+
     @property
     def cache_dir(self) -> Path:
         """Derived caches (embedding index, rendered prompts)."""
@@ -111,10 +177,10 @@ class Settings:
 
     @property
     def simulated_moment(self) -> datetime | None:
-        """``simulated_time`` parsed (None when empty); call :meth:`validate` first."""
+        """``simulated_time`` parsed (None when empty); call :meth:`checked` first."""
         return datetime.fromisoformat(self.simulated_time) if self.simulated_time else None
 
-    def validate(self) -> Settings:
+    def checked(self) -> Settings:
         """Check cross-field rules; returns self for chaining."""
         if self.production:
             if self.pseudonym_key == DEFAULT_PSEUDONYM_KEY:
@@ -182,15 +248,59 @@ def load_settings(
 ) -> Settings:
     """Defaults ← YAML file (``path`` or ``$VOICEBOT_CONFIG``) ← ``VOICEBOT_<NAME>`` variables."""
     environ = os.environ if environ is None else environ
-    values: dict[str, Any] = {}
     path = path or environ.get("VOICEBOT_CONFIG")
+    values: dict[str, tuple[Any, str]] = {}
     if path:
-        values.update(_read_file(Path(path)))
-    for spec in fields(Settings):
-        env_name = f"VOICEBOT_{spec.name.upper()}"
-        if env_name in environ:
-            values[spec.name] = _from_env(spec.name, environ[env_name], env_name)
-    return _build(values, str(path) if path else "environment").validate()
+        values.update((name, (value, str(path))) for name, value in _read_file(Path(path)).items())
+    values.update(_MappingEnvSource(environ).values())
+    try:
+        settings = Settings(**{name: value for name, (value, _) in values.items()})
+    except ValidationError as exc:
+        raise _one_line(exc, values) from None
+    return settings.checked()
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    """pydantic-settings' environment source, reading a given mapping (tests pass their own),
+    as its ``.env`` source reads a file."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(Settings)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        # Names match case-insensitively, as for the process environment.
+        return {key.lower(): value for key, value in self._environ.items()}
+
+    def values(self) -> dict[str, tuple[Any, str]]:
+        """Each setting found, with the variable it came from."""
+        found: dict[str, tuple[Any, str]] = {}
+        for name, info in Settings.model_fields.items():
+            value, _key, complex_value = self.get_field_value(info, name)
+            if value is not None:
+                value = self.prepare_field_value(name, info, value, complex_value)
+                found[name] = (value, f"{ENV_PREFIX}{name.upper()}")
+        return found
+
+
+def _one_line(exc: ValidationError, values: Mapping[str, tuple[Any, str]]) -> SettingsError:
+    """The first problem as ``name: value is not a valid kind (from source)``."""
+    error = exc.errors()[0]
+    name = str(error["loc"][0]) if error["loc"] else ""
+    raw, source = values.get(name, (error.get("input"), "code"))
+    if error["type"] == "value_error" and PAIRS_EXPECTED in error["msg"]:
+        return SettingsError(f"{source}: {PAIRS_EXPECTED}")
+    return SettingsError(f"{name}: {raw!r} is not a valid {_kind(name)} (from {source})")
+
+
+def _kind(name: str) -> str:
+    """The setting's type as a reader knows it: ``int``, ``Path``, ``dict``..."""
+    annotation = Settings.model_fields[name].annotation
+    union = get_origin(annotation) in (Union, UnionType)
+    kinds = (
+        [arg for arg in get_args(annotation) if arg is not type(None)] if union else [annotation]
+    )
+    return " or ".join(getattr(get_origin(kind) or kind, "__name__", str(kind)) for kind in kinds)
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -201,74 +311,18 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise SettingsError(f"{where}: {exc.problem}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SettingsError(f"{path}: cannot read settings file: {exc}") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = " ".join(part for part in (exc.context, exc.problem) if part)
+        raise SettingsError(f"{where}: invalid YAML: {problem}") from None
     except yaml.YAMLError as exc:
-        raise SettingsError(f"{path}: invalid YAML: {exc}") from None
+        raise SettingsError(f"{path}: invalid YAML: {' '.join(str(exc).split())}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise SettingsError(f"{path}: the settings file must be a mapping of names to values")
-    known = {spec.name for spec in fields(Settings)}
-    unknown = sorted(set(data) - known)
+    unknown = sorted(set(data) - set(Settings.model_fields))
     if unknown:
-        raise SettingsError(f"{path}: unknown setting(s): {', '.join(unknown)}")
-    return dict(data)
-
-
-def _from_env(name: str, raw: str, env_name: str) -> Any:
-    kind = _field_type(name)
-    if kind == "dict":
-        pairs = [item.split("=", 1) for item in raw.split(",") if item.strip()]
-        if any(len(pair) != 2 for pair in pairs):
-            raise SettingsError(f"{env_name}: expected lang=value pairs separated by commas")
-        return {key.strip(): value.strip() for key, value in pairs}
-    return raw
-
-
-def _field_type(name: str) -> str:
-    spec = next(spec for spec in fields(Settings) if spec.name == name)
-    return str(spec.type).split("[")[0]
-
-
-def _build(values: dict[str, Any], source: str) -> Settings:
-    converted: dict[str, Any] = {}
-    for spec in fields(Settings):
-        if spec.name not in values:
-            continue
-        raw = values[spec.name]
-        kind = _field_type(spec.name)
-        try:
-            converted[spec.name] = _convert(kind, raw)
-        except (TypeError, ValueError):
-            raise SettingsError(
-                f"{spec.name}: {raw!r} is not a valid {kind} (from {source})"
-            ) from None
-    return dataclasses.replace(Settings(), **converted)
-
-
-def _convert(kind: str, raw: Any) -> Any:
-    if kind == "Path":
-        return Path(str(raw))
-    if kind == "Path | None":
-        return Path(str(raw)) if raw not in (None, "") else None
-    if kind == "int":
-        if isinstance(raw, bool):
-            raise ValueError(raw)
-        return int(raw)
-    if kind == "float":
-        return float(raw)
-    if kind == "bool":
-        if isinstance(raw, bool):
-            return raw
-        text = str(raw).strip().lower()
-        if text in {"1", "true", "yes", "on"}:
-            return True
-        if text in {"0", "false", "no", "off"}:
-            return False
-        raise ValueError(raw)
-    if kind == "dict":
-        if not isinstance(raw, dict):
-            raise TypeError(raw)
-        return {str(k): str(v) for k, v in raw.items()}
-    if kind == "str":
-        return str(raw)
-    raise TypeError(kind)
+        raise SettingsError(f"{path}: unknown setting(s): {', '.join(map(str, unknown))}")
+    return {str(name): value for name, value in data.items()}

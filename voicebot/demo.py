@@ -13,7 +13,6 @@ from the script, and the demo says so.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import logging
 import time
@@ -116,19 +115,20 @@ async def run_demo(settings: Settings, options: DemoOptions) -> int:
         secret=DEMO_SECRET, timing=SimulatorTiming(ring_time=0.5, talk_time=0.5)
     )
     await simulator.start()
-    demo_settings = dataclasses.replace(
-        settings,
-        audiosocket_host="127.0.0.1",
-        audiosocket_port=0,
-        api_host="127.0.0.1",
-        api_port=0,
-        ami_host="127.0.0.1",
-        ami_port=simulator.ami_port,
-        ami_username="voicebot",
-        ami_secret=DEMO_SECRET,
-        sounds_dir=None,
-        workers=1,
-        call_grace_s=10.0,
+    demo_settings = settings.model_copy(
+        update={
+            "audiosocket_host": "127.0.0.1",
+            "audiosocket_port": 0,
+            "api_host": "127.0.0.1",
+            "api_port": 0,
+            "ami_host": "127.0.0.1",
+            "ami_port": simulator.ami_port,
+            "ami_username": "voicebot",
+            "ami_secret": DEMO_SECRET,
+            "sounds_dir": None,
+            "workers": 1,
+            "call_grace_s": 10.0,
+        }
     )
     assembly = AssemblyOptions(
         fallback_script=fallback,

@@ -90,7 +90,7 @@ def test_secrets_are_required_everywhere_and_the_example_defines_them() -> None:
     )
     assert set(example) == set(SECRETS)
     assert all(value.startswith("change-me") for value in example.values())
-    assert len(example["VOICEBOT_PSEUDONYM_KEY"]) >= 16  # Settings.validate() minimum
+    assert len(example["VOICEBOT_PSEUDONYM_KEY"]) >= 16  # Settings.checked() minimum
 
 
 def test_every_file_the_compose_file_mounts_exists(compose: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ def test_simulated_time_is_parsed_with_its_utc_offset(tmp_path: Path) -> None:
     path.write_text("simulated_time: 2026-11-23T10:00:00+01:00\n", encoding="utf-8")
     moment = load_settings(path, environ={}).simulated_moment
     assert moment == datetime(2026, 11, 23, 10, tzinfo=timezone(timedelta(hours=1)))
-    assert Settings().validate().simulated_moment is None
+    assert Settings().checked().simulated_moment is None
 
 
 @pytest.mark.parametrize(
@@ -32,7 +32,7 @@ def test_simulated_time_is_parsed_with_its_utc_offset(tmp_path: Path) -> None:
 )
 def test_simulated_time_without_offset_or_unreadable_is_refused(value: str, message: str) -> None:
     with pytest.raises(SettingsError, match=re.escape(f"simulated_time: {value!r} {message}")):
-        Settings(simulated_time=value).validate()
+        Settings(simulated_time=value).checked()
 
 
 def test_simulated_time_is_refused_in_production_mode() -> None:
@@ -43,7 +43,7 @@ def test_simulated_time_is_refused_in_production_mode() -> None:
         ami_secret="secret",
     )
     with pytest.raises(SettingsError, match="only for demos and tests"):
-        settings.validate()
+        settings.checked()
 
 
 def test_serve_stops_at_once_naming_a_bad_simulated_time(tmp_path: Path) -> None:
