@@ -44,8 +44,10 @@ def test_unrelated_voicebot_variables_are_not_settings() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("1", True), ("true", True), ("Yes", True), ("on", True)]
-    + [("0", False), ("false", False), ("no", False), ("OFF", False)],
+    [
+        *[("1", True), ("true", True), ("Yes", True), ("on", True)],
+        *[("0", False), ("false", False), ("no", False), ("OFF", False)],
+    ],
 )
 def test_booleans_are_read_from_the_usual_words(raw: str, expected: bool) -> None:
     environ = {"VOICEBOT_ENDPOINT_FROM_VOICE": raw}
