@@ -19,6 +19,7 @@ in threads and re-implementing anyway, so this module is built on ``ami_codec`` 
 The design follows panoramisk (ActionID -> Future, list replies collected until
 ``EventList: Complete``), except that actions in flight on a drop fail fast with
 ``AmiConnectionLost`` rather than being resent, so callers decide to retry or fall back.
+Why panoramisk itself is not used: docs/decisions/ami.md.
 """
 
 from __future__ import annotations
