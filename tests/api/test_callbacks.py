@@ -96,7 +96,7 @@ def test_a_request_announced_live_can_be_handled_before_its_call_is_stored(api: 
             note="conteneur cassé",
         )
     )
-    deadline = time.monotonic() + 5.0
+    deadline = time.monotonic() + 30.0
     while api.services.board.announced_callback(key) is None:
         assert time.monotonic() < deadline, "the board did not hear of the request"
         time.sleep(0.02)

@@ -198,7 +198,7 @@ def test_an_operator_correction_waits_for_a_kb_editor(learning: Learning) -> Non
         )
     )
     board = learning.api.services.board
-    deadline = time.monotonic() + 5.0
+    deadline = time.monotonic() + 30.0
     while not any(t.call_id == "corr-1" for t in board.transfers()):
         assert time.monotonic() < deadline
         time.sleep(0.02)

@@ -6,6 +6,7 @@ import json
 import logging
 import sqlite3
 import stat
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -150,16 +151,20 @@ def test_submit_never_blocks_while_the_database_is_stuck(
     engine = create_calllog_engine(database.url, connect_timeout_s=0.3)
     writer = make_writer(engine, queue_size=50)
     calls = simple_calls(300)
-    durations = []
+    # What submit() may not do, whatever the machine's speed: touch the database from the
+    # caller's thread (the lock would hold it), or wait for room in the full queue.
+    touched_from: set[int] = set()
+
+    def note_thread(*_args: Any) -> None:
+        touched_from.add(threading.get_ident())
+
+    event.listen(engine, "before_cursor_execute", note_thread)
+    event.listen(engine, "connect", note_thread)
     with database_locked(database):
         for call in calls:
-            began = time.perf_counter()
             writer.submit(call)
-            durations.append(time.perf_counter() - began)
-        # Blocking would mean waiting out the 0.3 s busy timeout (SQLite) or the lock (PG).
-        assert max(durations) < 0.25
-        assert sorted(durations)[len(durations) // 2] < 0.001
-        assert writer.overflowed > 0
+        assert writer.overflowed > 0  # the queue (50) filled up and submit went on
+    assert threading.get_ident() not in touched_from
     assert writer.flush(timeout=30)
     assert stored_ids(database) == sorted(c.call_id for c in calls)
     assert count(database, TurnRow) == 300
@@ -211,7 +216,16 @@ def test_outage_spools_and_recovery_replays_each_record_once(
     assert writer.spool_bytes > 0
     if database.kind == "postgresql":
         assert len(stored_ids(database)) == 20  # read directly, not through the proxy
-    time.sleep(0.3)  # a few failed retries with backoff
+    failures: list[BaseException] = []
+
+    def note_failure(context: Any) -> None:
+        failures.append(context.original_exception)
+
+    event.listen(outage.engine, "handle_error", note_failure)
+    try:
+        wait_for(lambda: len(failures) >= 2, timeout=30)  # retried with backoff, failed again
+    finally:
+        event.remove(outage.engine, "handle_error", note_failure)
 
     outage.restore()
     assert writer.flush(timeout=30)
@@ -269,9 +283,8 @@ def test_close_drains_the_queue_to_the_database(
     writer = make_writer(batch_size=1000, batch_interval_s=30)
     for call in simple_calls(150):
         writer.submit(call)
-    began = time.monotonic()
+    # batch_interval_s=30 and a batch of 1000: only close() itself can have written them.
     assert writer.close(timeout=10)
-    assert time.monotonic() - began < 5
     assert len(stored_ids(database)) == 150
 
 

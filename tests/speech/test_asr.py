@@ -252,11 +252,17 @@ async def test_decoding_runs_off_the_event_loop(
 
     def accept_recording_thread(pcm: bytes) -> Transcript | None:
         decode_threads.add(threading.get_ident())
-        return real_accept(pcm)
+        ticks_before = len(gaps)
+        result = real_accept(pcm)
+        if len(gaps) > ticks_before:
+            overlapped.append(len(gaps) - ticks_before)
+        return result
 
     recognizer.accept = accept_recording_thread  # type: ignore[method-assign]
     async_recognizer = AsyncRecognizer(recognizer)
     gaps: list[float] = []
+    overlapped: list[int] = []
+    """Ticks of the event loop while Vosk was decoding a chunk, per chunk that had any."""
     stop = asyncio.Event()
 
     async def ticker() -> None:
@@ -276,8 +282,9 @@ async def test_decoding_runs_off_the_event_loop(
     stop.set()
     await asyncio.wait_for(ticking, timeout=5)
     assert loop_thread not in decode_threads
-    assert len(gaps) >= 20
-    assert max(gaps) < 0.08, f"event loop stalled for {max(gaps) * 1000:.0f} ms"
+    # The loop kept running while Vosk decoded (how smoothly depends on the machine's load,
+    # so no gap figure here: bench.asr_rtf measures decoding).
+    assert overlapped, "the event loop never ran while a chunk was being decoded"
     assert final.audio_ms > 0
 
 

@@ -7,7 +7,6 @@ import itertools
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -80,15 +79,12 @@ def test_silero_barge_in_reacts_within_200ms_of_speech_onset(silero: SileroVad, 
     onset = onset_seconds(line)
     assert onset == pytest.approx(LEAD_IN_S, abs=0.05)
     silero.reset()
-    started = time.perf_counter()
     event = first_barge_in(run_vad(silero, line))
-    elapsed = time.perf_counter() - started
     assert event is not None
     reaction = event.detected_at - onset
     assert 0.0 < reaction <= MAX_REACTION_S, f"{voice}: reacted after {reaction * 1000:.0f} ms"
     assert event.speech_start >= onset - 0.05
-    # Analysis must keep up with the call by far (it runs per 20 ms frame).
-    assert elapsed < 0.25 * len(line) / 16000
+    # Times here are the audio's own; what the analysis costs per call is bench.vad_cost's.
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 
 import pytest
 
@@ -72,13 +71,19 @@ async def test_events_reach_listeners_and_subscriptions(
     await call.hangup()
 
 
-async def test_keepalive_pings_on_its_interval(simulator: AsteriskSimulator) -> None:
-    client = AmiClient(ami_settings(simulator, ping_interval=0.1))
-    await client.connect(timeout=3.0)
+async def test_keepalive_pings_again_and_again_and_keeps_the_connection(
+    simulator: AsteriskSimulator,
+) -> None:
+    client = AmiClient(ami_settings(simulator, ping_interval=0.05))
+    await client.connect(timeout=10.0)
     try:
-        await asyncio.sleep(0.55)
-        assert 4 <= simulator.ami.action_counts["ping"] <= 6
+        # How many pings fit in a wall-clock window depends on the machine's load; that
+        # they keep coming, are answered and keep the one connection does not.
+        async with asyncio.timeout(20):
+            while simulator.ami.action_counts["ping"] < 3:
+                await asyncio.sleep(0.01)
         assert client.connected
+        assert client.connections_made == 1
     finally:
         await client.close()
 
@@ -87,10 +92,9 @@ async def test_unanswered_action_times_out_with_a_clear_error(
     ami: AmiClient, simulator: AsteriskSimulator
 ) -> None:
     simulator.ami.frozen = True  # Asterisk hung: reads actions, answers nothing
-    started = time.monotonic()
     with pytest.raises(AmiActionTimeout, match=r"Getvar \(ActionID vb-\w+-\d+\) .* 0\.3 s"):
         await ami.send_action(make_action("Getvar", {"Variable": "X"}), timeout=0.3)
-    assert 0.28 <= time.monotonic() - started < 0.8
+    assert simulator.ami.ignored_actions == 1  # it was sent, and never answered
     assert ami.connected
 
 
@@ -99,15 +103,16 @@ async def test_action_in_flight_fails_fast_when_the_connection_drops(
 ) -> None:
     simulator.ami.frozen = True
     pending = asyncio.ensure_future(
-        ami.send_action(make_action("Getvar", {"Variable": "X"}), timeout=10.0)
+        ami.send_action(make_action("Getvar", {"Variable": "X"}), timeout=120.0)
     )
-    await asyncio.sleep(0.1)
-    dropped_at = time.monotonic()
+    async with asyncio.timeout(20):
+        while simulator.ami.ignored_actions < 1:
+            await asyncio.sleep(0.01)
     simulator.drop_ami_connections()
+    # Its own timeout is two minutes: AmiConnectionLost within the bound is the drop's doing.
     with pytest.raises(AmiConnectionLost, match="Getvar"):
-        async with asyncio.timeout(2):
+        async with asyncio.timeout(20):
             await pending
-    assert time.monotonic() - dropped_at < 0.5
     with pytest.raises(AmiNotConnected):
         await ami.send_action(make_action("Ping"))
 
@@ -119,40 +124,44 @@ async def test_dead_connection_is_detected_by_ping_and_reestablished(
     await client.connect(timeout=3.0)
     try:
         simulator.ami.frozen = True
-        async with asyncio.timeout(2):
+        async with asyncio.timeout(20):
             while client.connected:
                 await asyncio.sleep(0.02)
         simulator.ami.frozen = False
-        await client.wait_connected(timeout=3.0)
+        await client.wait_connected(timeout=20.0)
         assert client.connections_made == 2
     finally:
         await client.close()
 
 
-async def test_reconnects_within_two_seconds_of_asterisk_coming_back_and_resyncs(
+async def test_reconnects_when_asterisk_comes_back_and_resyncs(
     simulator: AsteriskSimulator,
 ) -> None:
-    client = AmiClient(ami_settings(simulator))
-    hook_calls: list[float] = []
+    # The delays between attempts (capped at reconnect_max_delay) are the Backoff policy's,
+    # checked without a clock in tests/test_backoff.py; here: attempts go on while
+    # Asterisk is away, and the first one after it is back logs in and resyncs.
+    client = AmiClient(ami_settings(simulator, reconnect_max_delay=0.2))
+    hook_calls: list[int] = []
 
     async def resync() -> None:
-        hook_calls.append(time.monotonic())
+        hook_calls.append(client.connections_made)
 
     client.add_reconnect_hook(resync)
-    await client.connect(timeout=3.0)
+    await client.connect(timeout=10.0)
     try:
         port = simulator.ami_port
         await simulator.stop_ami()
-        await asyncio.sleep(2.5)  # long enough for the backoff to reach its cap
+        async with asyncio.timeout(20):
+            while client.status().failed_attempts < 2:
+                await asyncio.sleep(0.01)
         assert not client.connected
         await simulator.start_ami()
-        back_at = time.monotonic()
         assert simulator.ami_port == port
-        await client.wait_connected(timeout=3.0)
-        assert time.monotonic() - back_at <= 2.1
-        async with asyncio.timeout(1):
+        await client.wait_connected(timeout=20.0)
+        async with asyncio.timeout(20):
             while not hook_calls:
                 await asyncio.sleep(0.01)
+        assert hook_calls == [2]
         assert simulator.ami.logins == 2
     finally:
         await client.close()

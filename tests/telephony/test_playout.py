@@ -12,7 +12,7 @@ async def test_player_sends_full_frames_and_pads_the_tail_with_silence() -> None
     frames: list[bytes] = []
     player = PacedPlayer(frames.append, frame_seconds=0.005)
     player.play(b"\x01\x02" * 200)  # 400 bytes: one full frame and 80 bytes
-    async with asyncio.timeout(2):
+    async with asyncio.timeout(20):
         await player.drain()
     await player.close()
     assert [len(f) for f in frames] == [320, 320]
@@ -25,13 +25,15 @@ async def test_consecutive_plays_continue_the_same_grid() -> None:
     player = PacedPlayer(lambda _frame: sent_at.append(time.monotonic()))
     player.play(bytes(320 * 5))
     player.play(bytes(320 * 5))
-    async with asyncio.timeout(2):
+    async with asyncio.timeout(20):
         await player.drain()
     await player.close()
     assert len(sent_at) == 10
-    span = sent_at[-1] - sent_at[0]
-    assert 0.175 <= span <= 0.19, span  # 9 periods of 20 ms, never faster
-    assert player.stats.summary().frames_sent == 10
+    # 9 periods of 20 ms, never faster: the second play did not put a frame into a slot
+    # the first one used. (How close to 180 ms depends on the load: see the benchmark.)
+    assert sent_at[-1] - sent_at[0] >= 0.175
+    summary = player.stats.summary()
+    assert summary.frames_sent == 10 and summary.max_early <= 0.0015
 
 
 async def test_stop_drops_pending_audio_and_reports_how_much() -> None:

@@ -172,7 +172,7 @@ def test_an_operator_correction_is_taught_from_the_page(site: Api, browser: Test
             "page-corr-1", utterances=("il y a un dépôt clandestin devant chez moi",)
         )
     )
-    deadline = time.monotonic() + 5.0
+    deadline = time.monotonic() + 30.0
     while (
         card := next(
             (t for t in site.services.board.transfers() if t.call_id == "page-corr-1"), None
