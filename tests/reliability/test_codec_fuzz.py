@@ -22,13 +22,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from voicebot.telephony.ami_codec import (
-    AmiActionDecoder,
     AmiEncodeError,
     AmiProtocolError,
     AmiStreamDecoder,
     encode_action,
     make_action,
 )
+from voicebot.telephony.ami_server_codec import AmiActionDecoder
 from voicebot.telephony.audiosocket_codec import (
     HEADER_SIZE,
     AudioSocketDecoder,

@@ -18,7 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tests.telephony.traces import AmiBlock
-from voicebot.telephony.ami_codec import AmiActionDecoder, AmiHeaders
+from voicebot.telephony.ami_codec import AmiHeaders
+from voicebot.telephony.ami_server_codec import AmiActionDecoder
 
 _IGNORED_FIELDS = frozenset({"actionid", "secret"})
 

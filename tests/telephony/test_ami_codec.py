@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from voicebot.telephony.ami_codec import (
     AmiAction,
-    AmiActionDecoder,
     AmiEncodeError,
     AmiEvent,
     AmiHeaders,
@@ -21,6 +20,7 @@ from voicebot.telephony.ami_codec import (
     parse_banner,
     split_headers,
 )
+from voicebot.telephony.ami_server_codec import AmiActionDecoder
 
 # A recorded-style session: login, FullyBooted, an async Originate of Local/s@citizen into
 # bot,s,1 with the event order observed on Asterisk master, the bot's UserEvent (whose

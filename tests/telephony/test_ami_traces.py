@@ -15,13 +15,13 @@ import pytest
 from tests.telephony import traces
 from voicebot.telephony.ami_codec import (
     AmiAction,
-    AmiActionDecoder,
     AmiEvent,
     AmiMalformedBlock,
     AmiResponse,
     AmiStreamDecoder,
     encode_action,
 )
+from voicebot.telephony.ami_server_codec import AmiActionDecoder
 
 AMI_FILES = traces.ami_files()
 

@@ -15,13 +15,13 @@ import pytest
 
 from voicebot.telephony.ami import AmiClient, AmiConnectionLost
 from voicebot.telephony.ami_codec import (
-    AmiActionDecoder,
     AmiEncodeError,
     AmiEvent,
     AmiStreamDecoder,
     encode_action,
     make_action,
 )
+from voicebot.telephony.ami_server_codec import AmiActionDecoder
 from voicebot.telephony.simulator import AsteriskSimulator
 
 from .conftest import SECRET, USERNAME, ami_settings

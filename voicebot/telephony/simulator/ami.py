@@ -25,7 +25,8 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Final
 
-from voicebot.telephony.ami_codec import AmiActionDecoder, AmiHeaders, encode_block
+from voicebot.telephony.ami_codec import AmiHeaders
+from voicebot.telephony.ami_server_codec import AmiActionDecoder, encode_block
 from voicebot.telephony.simulator.rights import VOICEBOT_RIGHTS, AmiUserRights
 
 _LOGGER = logging.getLogger(__name__)
