@@ -33,6 +33,7 @@ from voicebot.calllog.db import create_calllog_engine, migrate
 from voicebot.calllog.models import Call, CallHourly
 from voicebot.calllog.models import Turn as TurnRow
 from voicebot.calllog.pseudonymize import Pseudonymizer
+from voicebot.calllog.receipts import RecordRefusedError
 from voicebot.calllog.repository import CallLogRepository
 from voicebot.calllog.rows import InvalidRecordError
 from voicebot.calllog.spool import REJECTED_FILE, SEGMENT_PREFIX
@@ -478,3 +479,45 @@ def test_a_writer_started_without_its_database_spools_then_migrates_when_it_appe
     lines = [r.getMessage() for r in caplog.records]
     assert any("unavailable" in line and "spool" in line for line in lines), lines
     assert any("reachable after" in line and "schema migrated" in line for line in lines), lines
+
+
+def test_a_receipt_completes_once_the_record_is_stored_even_when_asked_after(
+    database: Database, make_writer: Callable[..., CallLogWriter]
+) -> None:
+    writer = make_writer()
+    early, late = simple_calls(2)
+    asked_before = writer.receipt(early.call_id)
+    assert not asked_before.done()
+    writer.submit(early)
+    writer.submit(late)
+    asked_before.result(timeout=20)
+    assert writer.flush(timeout=20)
+    writer.receipt(late.call_id).result(timeout=1)  # already stored: answers at once
+    assert stored_ids(database) == [early.call_id, late.call_id]
+
+
+def test_a_receipt_waits_while_the_record_is_spooled_and_completes_on_replay(
+    database: Database, outage: Outage, make_writer: Callable[..., CallLogWriter]
+) -> None:
+    writer = make_writer(outage.engine)
+    outage.cut()
+    (call,) = simple_calls(1, prefix="outage")
+    receipt = writer.receipt(call.call_id)
+    writer.submit(call)
+    wait_for(lambda: writer.spooled >= 1)
+    assert not receipt.done()  # in the spool is not in the database
+    outage.restore()
+    receipt.result(timeout=30)
+    assert stored_ids(database) == [call.call_id]
+
+
+def test_a_receipt_says_the_database_refused_the_record(
+    database: Database, make_writer: Callable[..., CallLogWriter]
+) -> None:
+    _install_poison_trigger(database)
+    writer = make_writer()
+    (poison,) = simple_calls(1, prefix="poison")
+    receipt = writer.receipt(poison.call_id)
+    writer.submit(poison)
+    with pytest.raises(RecordRefusedError, match="poison-0000: the database refused"):
+        receipt.result(timeout=20)

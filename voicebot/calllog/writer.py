@@ -13,6 +13,10 @@ database in submission order once the spool is replayed. If the spool is full to
 records wait in memory up to ``max_memory_records`` and the writer logs at ERROR; only
 beyond that are records dropped (counted in :attr:`CallLogWriter.dropped`).
 
+:meth:`CallLogWriter.receipt` tells whoever needs to know when one call's record is in
+the database (the demo reads it back through the API): a future per call id, completed
+by the writer thread at the commit (:mod:`voicebot.calllog.receipts`).
+
 A writer given ``prepare`` (the schema migration) starts as if the database were down: it
 spools from the first record and runs ``prepare`` as its first database attempt, then on
 the same backoff until it succeeds; only then are records written. A process can thus
@@ -28,11 +32,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 
 from sqlalchemy import exc as sa_exc
 
 from voicebot.backoff import Backoff, Outage
+from voicebot.calllog.receipts import RecordReceipts
 from voicebot.calllog.repository import CallLogRepository
 from voicebot.calllog.rows import validate_record
 from voicebot.calllog.spool import (
@@ -143,6 +149,7 @@ class CallLogWriter:
             self._ready.set()
             self._prepare_tried.set()
         self._spool_full_logged = False
+        self._receipts = RecordReceipts()
 
         self.written = 0
         """Records stored straight from the queue."""
@@ -210,6 +217,14 @@ class CallLogWriter:
             return
         self.spooled += 1
         _LOGGER.warning("call log: call %s submitted after close: spooled", record.call_id)
+
+    def receipt(self, call_id: str) -> Future[None]:
+        """Completes once ``call_id``'s record is in the database (now or later).
+
+        Raises :class:`~voicebot.calllog.receipts.RecordRefusedError` through the future
+        when the database refused it; pending while the record is queued or spooled.
+        """
+        return self._receipts.receipt(call_id)
 
     # ---------------------------------------------------------------- metrics
 
@@ -400,6 +415,7 @@ class CallLogWriter:
         """Store records; returns how many were stored, the rest being rejected."""
         try:
             self._repository.save_calls(records)
+            self._receipts.stored(record.call_id for record in records)
             return len(records)
         except Exception as error:
             if is_database_unavailable(error):
@@ -417,6 +433,7 @@ class CallLogWriter:
         reason = str(error).split("\n", 1)[0]
         _LOGGER.error("call log: database refused call %s: %s", record.call_id, reason)
         self._spool.reject(encode_records([record]).decode("utf-8").rstrip("\n"), reason)
+        self._receipts.refused(record.call_id, reason)
 
     def _mark_down(self, error: Exception) -> None:
         now = time.monotonic()

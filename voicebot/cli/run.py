@@ -31,6 +31,20 @@ def register(commands: SubParsers) -> None:
     demo.add_argument(
         "--now", action="store_true", help="use the real clock (default: a weekday at 10:00)"
     )
+    demo.add_argument(
+        "--wait",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long a call may take to end after the caller's last words, and then its "
+        "record to be stored (default 30)",
+    )
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="then keep the API and pages up (Ctrl-C stops) with sign-ins for the dashboard "
+        "and the console",
+    )
     demo.set_defaults(handler=_cmd_demo)
 
     serve = commands.add_parser(
@@ -49,12 +63,16 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
     from voicebot.demo import DEFAULT_CONVERSATIONS, DemoError, DemoOptions, run_demo
 
+    if not 0 < args.wait <= 600:
+        raise CommandError(f"demo --wait: give 0 < SECONDS <= 600, not {args.wait:g}")
     conversations = (tuple(args.say),) if args.say else DEFAULT_CONVERSATIONS
     options = DemoOptions(
         conversations=conversations,
         wav_turns=tuple(args.wav or ()),
         out_dir=args.out,
         use_real_time=args.now,
+        wait_s=args.wait,
+        serve=args.serve,
     )
     try:
         return asyncio.run(run_demo(settings, options))
