@@ -52,7 +52,7 @@ class _Connections:
         await conn.wait_closed()
 
     async def next(self) -> AudioSocketConnection:
-        async with asyncio.timeout(3):
+        async with asyncio.timeout(20):
             return await self.queue.get()
 
 
@@ -110,7 +110,7 @@ async def unanswered_department_then_assistant_redirects(ctx: Pbx) -> SimulatedC
     ctx.run.simulator.set_department("2003", DepartmentBehaviour.NO_ANSWER)
     call, _ = await ctx.call()
     await ctx.transfer(call, "2003", whisper=False)
-    async with asyncio.timeout(2):
+    async with asyncio.timeout(20):
         while not any(
             e.get("UserEvent") == contract.DIAL_RESULT_EVENT and e.get("UUID") == str(call.call_id)
             for e in ctx.run.events
@@ -137,7 +137,7 @@ async def caller_hangs_up_while_a_department_rings(ctx: Pbx) -> SimulatedCall:
     ctx.run.simulator.set_department("2005", DepartmentBehaviour.NO_ANSWER)
     call, _ = await ctx.call()
     await ctx.transfer(call, "2005", whisper=False)
-    async with asyncio.timeout(2):
+    async with asyncio.timeout(20):
         while not any(e.name == "DialBegin" for e in call.events):
             await asyncio.sleep(0.005)
     await call.hangup()
@@ -190,7 +190,7 @@ async def simulated_pbx(audiosocket_port: int | None = None) -> AsyncIterator[Pb
     )
     ami.add_event_listener(run.events.append)
     try:
-        await ami.connect(timeout=3)
+        await ami.connect(timeout=20)
         yield Pbx(run, ami, connections)
     finally:
         await ami.close()
@@ -202,7 +202,7 @@ async def run_flows(pbx: Pbx, flows: tuple[Flow, ...] = FLOWS) -> FlowRun:
     """Play ``flows`` one after the other, each until its channel is gone."""
     for flow in flows:
         call = await flow(pbx)
-        await call.wait_ended(timeout=3)
+        await call.wait_ended(timeout=20)
     # The last Hangup/Cdr events travel over AMI after the call ended.
     await asyncio.sleep(0.05)
     return pbx.run

@@ -34,7 +34,7 @@ class ConnectionCollector:
         await conn.wait_closed()
         self.finished.append(conn)
 
-    async def next(self, timeout: float = 3.0) -> AudioSocketConnection:
+    async def next(self, timeout: float = 20.0) -> AudioSocketConnection:
         async with asyncio.timeout(timeout):
             return await self.connections.get()
 
@@ -85,7 +85,7 @@ def ami_settings(sim: AsteriskSimulator, **overrides: Any) -> AmiSettings:
 @pytest.fixture
 async def ami(simulator: AsteriskSimulator) -> AsyncIterator[AmiClient]:
     client = AmiClient(ami_settings(simulator))
-    await client.connect(timeout=3.0)
+    await client.connect(timeout=20)
     try:
         yield client
     finally:
@@ -96,7 +96,7 @@ async def ami(simulator: AsteriskSimulator) -> AsyncIterator[AmiClient]:
 async def harness_ami(simulator: AsteriskSimulator) -> AsyncIterator[AmiClient]:
     """The harness user's connection: places calls with Originate, sees every event."""
     client = AmiClient(ami_settings(simulator, username=HARNESS))
-    await client.connect(timeout=3.0)
+    await client.connect(timeout=20)
     try:
         yield client
     finally:

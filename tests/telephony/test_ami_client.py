@@ -55,7 +55,7 @@ async def test_events_reach_listeners_and_subscriptions(
     call = await simulator.place_call(caller_id="0471111111")
     await collector.next()
     names: list[str] = []
-    async with asyncio.timeout(2):
+    async with asyncio.timeout(20):
         while "UserEvent" not in names:
             names.append((await subscription.get()).name)
     assert names == [
@@ -121,7 +121,7 @@ async def test_dead_connection_is_detected_by_ping_and_reestablished(
     simulator: AsteriskSimulator,
 ) -> None:
     client = AmiClient(ami_settings(simulator, ping_interval=0.1, ping_timeout=0.2))
-    await client.connect(timeout=3.0)
+    await client.connect(timeout=20)
     try:
         simulator.ami.frozen = True
         async with asyncio.timeout(20):
@@ -185,7 +185,7 @@ async def test_setvar_and_redirect_reach_asterisk_with_the_right_fields(
         "2001",
         "1",
     )
-    async with asyncio.timeout(2):
+    async with asyncio.timeout(20):
         await conn.wait_closed()  # Asterisk ends AudioSocket with an EOF, no 0x00
 
 
@@ -210,11 +210,11 @@ async def test_originate_response_is_delivered_as_an_event_not_a_response(
     assert result.success
     assert result.event is not None and result.event.action_id == result.response.action_id
     assert result.channel is not None and result.channel.endswith(";1")
-    async with asyncio.timeout(2):
+    async with asyncio.timeout(20):
         while (event := await subscription.get()).name != "OriginateResponse":
             pass
     assert event.get("Response") == "Success"
-    call = await simulator.next_call(timeout=2)
+    call = await simulator.next_call(timeout=20)
     assert call.channel.name == result.channel
     await collector.next()
     await call.hangup()
@@ -238,7 +238,7 @@ async def test_an_outage_is_logged_at_warning_with_back_off_and_so_is_its_end(
     client = AmiClient(
         ami_settings(simulator, reconnect_initial_delay=0.005, reconnect_max_delay=0.02)
     )
-    await client.connect(timeout=3.0)
+    await client.connect(timeout=20)
     caplog.set_level("WARNING", logger="voicebot.telephony.ami")
     try:
         await simulator.stop_ami()
@@ -292,7 +292,7 @@ async def test_the_voicebot_user_gets_only_its_filtered_events_and_may_not_origi
     await collector.next()
     await call.hangup()
     names: list[str] = []
-    async with asyncio.timeout(2):
+    async with asyncio.timeout(20):
         while "Hangup" not in names:
             names.append((await subscription.get()).name)
     assert names == ["UserEvent", "Hangup"]

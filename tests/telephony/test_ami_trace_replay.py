@@ -118,7 +118,7 @@ async def _client(port: int) -> tuple[AmiClient, ChannelDirectory]:
     )
     directory = ChannelDirectory()
     directory.attach(client)
-    await client.connect(timeout=3.0)
+    await client.connect(timeout=20)
     return client, directory
 
 
@@ -153,9 +153,9 @@ async def test_transfers_send_the_recorded_actions_and_read_the_recorded_results
                     WHISPER_PCM,
                     screen_pop=notice.screen_pop,
                 )
-                assert await control.dial_result(call["uuid"], timeout=3.0) == status
+                assert await control.dial_result(call["uuid"], timeout=20) == status
             await replay.wait_finished(3.0)
-            hangup = await directory.wait_hangup(call["uuid"], timeout=3.0)
+            hangup = await directory.wait_hangup(call["uuid"], timeout=20)
         finally:
             await client.close()
     assert replay.mismatches == []
@@ -176,7 +176,7 @@ async def test_a_call_the_assistant_ends_sets_vb_done_as_recorded(name: str) -> 
             caller = await control.caller(call["uuid"])
             assert caller is not None
             await control.mark_done(call["uuid"], caller.channel)
-            hangup = await directory.wait_hangup(call["uuid"], timeout=3.0)
+            hangup = await directory.wait_hangup(call["uuid"], timeout=20)
             await replay.wait_finished(3.0)
         finally:
             await client.close()
@@ -191,8 +191,8 @@ async def test_a_caller_hanging_up_is_seen_on_the_calls_own_channel(name: str) -
     async with AmiTraceReplay([blocks]) as replay:
         client, directory = await _client(replay.port)
         try:
-            entry = await directory.wait_channel(call["uuid"], timeout=3.0)
-            hangup = await directory.wait_hangup(call["uuid"], timeout=3.0)
+            entry = await directory.wait_channel(call["uuid"], timeout=20)
+            hangup = await directory.wait_hangup(call["uuid"], timeout=20)
             await replay.wait_finished(3.0)
         finally:
             await client.close()
@@ -210,7 +210,7 @@ async def test_after_an_inactivity_timeout_the_dialplan_result_names_the_operato
         try:
             control = AmiCallControl(client, directory)
             assert await control.caller(call["uuid"]) is not None
-            result = await directory.wait_dial_result(call["uuid"], timeout=3.0)
+            result = await directory.wait_dial_result(call["uuid"], timeout=20)
             await replay.wait_finished(3.0)
         finally:
             await client.close()
@@ -230,7 +230,7 @@ async def test_after_a_restart_the_client_logs_in_again_and_resyncs() -> None:
             assert caller is not None
             await control.mark_done(call["uuid"], caller.channel)
             await replay.wait_finished(3.0)
-            await directory.wait_hangup(call["uuid"], timeout=3.0)
+            await directory.wait_hangup(call["uuid"], timeout=20)
         finally:
             await client.close()
     assert replay.connections == 2

@@ -46,11 +46,11 @@ async def test_snapshot_channel_wins_over_the_dialplan_body_copy() -> None:
 
 async def test_wait_channel_covers_audio_arriving_before_the_event() -> None:
     directory = ChannelDirectory()
-    waiter = asyncio.ensure_future(directory.wait_channel(CALL_ID, timeout=2))
+    waiter = asyncio.ensure_future(directory.wait_channel(CALL_ID, timeout=20))
     await asyncio.sleep(0.05)
     assert not waiter.done()
     directory.handle_event(_voicebot_call("PJSIP/citizen-00000008", "PJSIP/citizen-00000008"))
-    async with asyncio.timeout(1):
+    async with asyncio.timeout(20):
         entry = await waiter
     assert entry.channel == "PJSIP/citizen-00000008"
     with pytest.raises(TimeoutError, match="no VoicebotCall UserEvent for call other"):
@@ -79,8 +79,8 @@ async def test_hangup_and_rename_are_tracked_by_uniqueid() -> None:
             ("Cause-txt", "Normal Clearing"),
         )
     )
-    async with asyncio.timeout(1):
-        hangup = await directory.wait_hangup(CALL_ID, timeout=1)
+    async with asyncio.timeout(20):
+        hangup = await directory.wait_hangup(CALL_ID, timeout=20)
     assert (hangup.cause, hangup.cause_txt) == (16, "Normal Clearing")
 
 
@@ -122,14 +122,14 @@ async def test_failed_transfer_reports_fallback_then_operator_takes_the_call(
     entry = await directory.wait_channel(str(conn.call_id), timeout=2)
     await ami.setvar(entry.channel, "VB_TARGET", "2001")
     await ami.redirect(entry.channel, DEPARTMENTS_CONTEXT, "2001")
-    result = await directory.wait_dial_result(entry.call_id, timeout=2)
+    result = await directory.wait_dial_result(entry.call_id, timeout=20)
     assert (result.status, result.target, result.needs_fallback) == (status, "2001", True)
     # Fallback: the channel is still waiting in the dialplan; send it to the operator.
     directory.clear_dial_result(entry.call_id)
     await ami.redirect(entry.channel, DEPARTMENTS_CONTEXT, DEFAULT_OPERATOR_EXTEN)
-    operator = await directory.wait_dial_result(entry.call_id, timeout=2)
+    operator = await directory.wait_dial_result(entry.call_id, timeout=20)
     assert (operator.status, operator.needs_fallback) == (DialStatus.ANSWER, False)
-    await directory.wait_hangup(entry.call_id, timeout=2)
+    await directory.wait_hangup(entry.call_id, timeout=20)
     assert call.transfers == [
         f"{DEPARTMENTS_CONTEXT},2001,1",
         f"{DEPARTMENTS_CONTEXT},{DEFAULT_OPERATOR_EXTEN},1",
@@ -147,7 +147,7 @@ async def test_resync_marks_channels_that_vanished_while_disconnected(
     await simulator.stop_ami()
     await call.hangup()  # the Hangup event is lost: nobody is connected
     await simulator.start_ami()
-    await ami.wait_connected(timeout=3)
+    await ami.wait_connected(timeout=20)
     hangup = await directory.wait_hangup(str(conn.call_id), timeout=2)
     assert hangup.cause_txt == "hangup missed while AMI was disconnected"
 
@@ -262,10 +262,10 @@ async def test_resync_adopts_only_audiosocket_channels_pointing_at_this_assistan
 async def test_without_a_known_address_resync_adopts_only_calls_a_session_waits_for() -> None:
     client = _ListingClient()
     directory = ChannelDirectory()
-    waiting = asyncio.ensure_future(directory.wait_channel(ASSISTANT_CALL, timeout=2.0))
+    waiting = asyncio.ensure_future(directory.wait_channel(ASSISTANT_CALL, timeout=20))
     await asyncio.sleep(0)
     await directory.resync(client)  # type: ignore[arg-type]
-    async with asyncio.timeout(1.0):
+    async with asyncio.timeout(20):
         entry = await waiting
     assert entry.uniqueid == "1796353660.3"
     assert directory.channel_for(OTHER_AUDIOSOCKET) is None

@@ -41,7 +41,7 @@ async def test_originate_emits_the_observed_event_order(
     harness_ami: AmiClient, simulator: AsteriskSimulator, collector: ConnectionCollector
 ) -> None:
     await harness_ami.originate("Local/s@citizen", context=INCOMING_CONTEXT, exten="s", priority=1)
-    call = await simulator.next_call(timeout=2)
+    call = await simulator.next_call(timeout=20)
     await collector.next()
     names = [event.name for event in call.events]
     assert names[:9] == [
@@ -172,7 +172,7 @@ async def test_assistant_audio_is_recorded_with_arrival_times(
     call = await simulator.place_call()
     conn = await collector.next()
     conn.play(b"\x01\x00" * 1600)  # 10 frames, after and before keep-alive silence
-    await call.wait_heard(3200, timeout=2)
+    await call.wait_heard(3200, timeout=20)
     voiced = [frame for frame in call.heard if frame.voiced]
     assert b"".join(frame.payload for frame in voiced) == b"\x01\x00" * 1600
     assert call.voiced_bytes == 3200
@@ -187,11 +187,11 @@ async def test_assistant_sending_a_non_audio_kind_ends_audiosocket_and_the_opera
     call = await simulator.place_call()
     conn = await collector.next()
     conn._writer.write(encode(DtmfMessage("1")))  # Asterisk accepts only audio and hangup
-    await call.wait_ended(timeout=2)
+    await call.wait_ended(timeout=20)
     assert call.protocol_errors == [
         "Received AudioSocket message other than hangup or audio (DTMF)"
     ]
-    async with asyncio.timeout(2):
+    async with asyncio.timeout(20):
         await conn.wait_closed()
     assert _dialled(call) == [DEFAULT_OPERATOR_EXTEN]
 
@@ -203,7 +203,7 @@ async def test_assistant_hangup_frame_after_vb_done_ends_the_channel(
     conn = await collector.next()
     await ami.setvar(call.channel.name, VAR_DONE, DONE_VALUE)
     await conn.send_hangup(grace=0.5)
-    await call.wait_ended(timeout=2)
+    await call.wait_ended(timeout=20)
     assert call.hangup_from_assistant
     assert _dialled(call) == []
     assert [e.name for e in call.events][-3:] == ["SoftHangupRequest", "HangupRequest", "Hangup"]
@@ -215,7 +215,7 @@ async def test_assistant_leaving_without_vb_done_sends_the_caller_to_the_operato
     call = await simulator.place_call()
     conn = await collector.next()
     await conn.send_hangup(grace=0.5)
-    await call.wait_ended(timeout=2)
+    await call.wait_ended(timeout=20)
     assert _dialled(call) == [DEFAULT_OPERATOR_EXTEN]
     result = [e.headers for e in call.events if e.name == "UserEvent"][-1]
     assert (result.get("DialStatus"), result.get("Target")) == ("ANSWER", DEFAULT_OPERATOR_EXTEN)
@@ -231,7 +231,7 @@ async def test_unreachable_assistant_sends_the_caller_to_the_operator(
     await sim.start()
     try:
         call = await sim.place_call()
-        await call.wait_ended(timeout=3)
+        await call.wait_ended(timeout=20)
         assert call.protocol_errors and "cannot connect" in call.protocol_errors[0]
         assert _dialled(call) == [DEFAULT_OPERATOR_EXTEN]
     finally:
@@ -245,7 +245,7 @@ async def test_failed_transfer_without_a_redirect_reaches_the_operator_by_itself
     call = await simulator.place_call()
     await collector.next()
     await ami.redirect(call.channel.name, DEPARTMENTS_CONTEXT, "2004")
-    await call.wait_ended(timeout=3)  # fallback_wait is 0.3 s in these tests
+    await call.wait_ended(timeout=20)  # fallback_wait is 0.3 s in these tests
     assert _dialled(call) == ["2004", DEFAULT_OPERATOR_EXTEN]
     statuses = [e.headers.get("DialStatus") for e in call.events if e.name == "UserEvent"]
     assert statuses[1:] == ["BUSY", "ANSWER"]
@@ -258,7 +258,7 @@ async def test_failing_operator_is_not_dialled_again(
     call = await simulator.place_call()
     await collector.next()
     await ami.redirect(call.channel.name, DEPARTMENTS_CONTEXT, DEFAULT_OPERATOR_EXTEN)
-    await call.wait_ended(timeout=3)
+    await call.wait_ended(timeout=20)
     assert _dialled(call) == [DEFAULT_OPERATOR_EXTEN]
 
 
@@ -269,7 +269,7 @@ async def test_caller_hanging_up_while_a_department_rings_reports_cancel(
     call = await simulator.place_call()
     await collector.next()
     await ami.redirect(call.channel.name, DEPARTMENTS_CONTEXT, "2005")
-    async with asyncio.timeout(2):
+    async with asyncio.timeout(20):
         while not any(e.name == "DialBegin" for e in call.events):
             await asyncio.sleep(0.005)
     await call.hangup()
@@ -290,13 +290,13 @@ def _dialled(call: SimulatedCall) -> list[str]:
 
 
 async def _raw_ami(port: int, *actions: bytes) -> list[object]:
-    async with asyncio.timeout(2):
+    async with asyncio.timeout(20):
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
     decoder = AmiStreamDecoder()
     for action in actions:
         writer.write(action)
     blocks: list[object] = []
-    async with asyncio.timeout(3):
+    async with asyncio.timeout(20):
         while data := await reader.read(65536):
             blocks.extend(decoder.feed(data))
             if len(blocks) >= len(actions):
@@ -314,10 +314,10 @@ async def test_actions_before_login_are_refused(simulator: AsteriskSimulator) ->
 async def test_wrong_secret_gets_authentication_failed_then_the_session_closes(
     simulator: AsteriskSimulator,
 ) -> None:
-    async with asyncio.timeout(2):
+    async with asyncio.timeout(20):
         reader, writer = await asyncio.open_connection("127.0.0.1", simulator.ami_port)
     writer.write(f"Action: Login\r\nUsername: {USERNAME}\r\nSecret: nope\r\n\r\n".encode())
-    async with asyncio.timeout(3):
+    async with asyncio.timeout(20):
         raw = await reader.read(-1)  # until Asterisk closes
     decoder = AmiStreamDecoder()
     (response,) = decoder.feed(raw)
@@ -341,7 +341,7 @@ async def test_department_that_answers_bridges_then_reports_answer(
     call = await simulator.place_call()
     await collector.next()
     await ami.redirect(call.channel.name, DEPARTMENTS_CONTEXT, "2002")
-    await call.wait_ended(timeout=3)
+    await call.wait_ended(timeout=20)
     names = [event.name for event in call.events]
     dial_end = next(e for e in call.events if e.name == "DialEnd")
     assert dial_end.headers.get("DialStatus") == "ANSWER"
@@ -378,8 +378,8 @@ async def test_ami_hangup_ends_the_call_and_its_audiosocket(
     call = await simulator.place_call()
     conn = await collector.next()
     await ami.hangup(call.channel.name, cause=16)
-    await call.wait_ended(timeout=2)
-    async with asyncio.timeout(2):
+    await call.wait_ended(timeout=20)
+    async with asyncio.timeout(20):
         await conn.wait_closed()
     assert conn.close_reason is CloseReason.PEER_CLOSED
     assert [e.name for e in call.events][-2:] == ["SoftHangupRequest", "Hangup"]
@@ -416,9 +416,9 @@ async def test_with_no_frame_either_way_audiosocket_ends_after_the_timeout() -> 
     await sim.start()
     try:
         call = await sim.place_call()
-        await call.wait_socket_closed(timeout=3)
+        await call.wait_socket_closed(timeout=20)
         assert call.ended_by_inactivity
-        await call.wait_ended(timeout=3)
+        await call.wait_ended(timeout=20)
         assert _dialled(call) == [DEFAULT_OPERATOR_EXTEN]
     finally:
         await sim.stop()
@@ -483,7 +483,7 @@ async def test_the_screen_pop_is_set_with_newcallerid_and_shown_to_the_departmen
     await collector.next()
     await ami.setvar(call.channel.name, "VB_SCREEN_POP", "Propreté publique: mes poubelles")
     await ami.redirect(call.channel.name, DEPARTMENTS_CONTEXT, "2003")
-    await call.wait_ended(timeout=3)
+    await call.wait_ended(timeout=20)
     pop = next(e.headers for e in call.events if e.name == "NewCallerid")
     assert pop.get("Channel") == call.channel.name
     assert pop.get("CallerIDName") == "Propreté publique: mes poubelles"

@@ -215,7 +215,7 @@ async def pbx(
     assistant.control = AmiCallControl(ami, assistant.directory)
     events: Sent = []
     simulator.ami.sent_log = events  # what the manager interface writes, list events too
-    await ami.connect(timeout=3.0)
+    await ami.connect(timeout=20)
     try:
         yield simulator, ami, events
     finally:
