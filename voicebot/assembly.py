@@ -34,13 +34,14 @@ from voicebot.calllog.pseudonymize import Pseudonymizer
 from voicebot.calllog.repository import CallLogRepository
 from voicebot.calllog.stats import CallLogStats
 from voicebot.calllog.writer import CallLogWriter
+from voicebot.calls.admission import AnnouncedCalls
 from voicebot.calls.bootstrap import StartupReport, build_recognizers, build_router, build_tts
 from voicebot.calls.control import AmiCallControl
 from voicebot.calls.observers import MetricsObserver
 from voicebot.calls.recognition import TranscriptScript
 from voicebot.calls.server import CallServer
 from voicebot.calls.services import CallObserver, CallServices
-from voicebot.config import Settings, forwarded_allow_list
+from voicebot.config import Settings, audiosocket_allow_list, forwarded_allow_list
 from voicebot.dialog import DialogConfig
 from voicebot.http_server import ApiHttpServer
 from voicebot.knowledge.model import KnowledgeBase
@@ -49,6 +50,7 @@ from voicebot.metrics import Metrics
 from voicebot.routing.embedders import Embedder
 from voicebot.speech.endpointing import EndpointerConfig
 from voicebot.speech.vad import SileroVad
+from voicebot.telephony.admission import PeerAllowList, RefusalLog
 from voicebot.telephony.ami import AmiClient, AmiSettings
 from voicebot.telephony.channels import ChannelDirectory
 
@@ -184,12 +186,25 @@ async def assemble(
         else:
             ami.start()  # connects and reconnects in the background: Asterisk may start later
         report.notes.append(await _call_log_state(settings, writer, options.database_wait_s))
+        refusals = RefusalLog()
         server = CallServer(
-            calls, settings.audiosocket_host, settings.audiosocket_port, options.reuse_port
+            calls,
+            settings.audiosocket_host,
+            settings.audiosocket_port,
+            options.reuse_port,
+            allow=PeerAllowList(
+                audiosocket_allow_list(settings.audiosocket_allow_from, settings.ami_host)
+            ),
+            max_calls=settings.audiosocket_max_calls,
+            admit=AnnouncedCalls(
+                ami, directory, refusals, window_s=settings.audiosocket_announce_window_s
+            ),
+            refusals=refusals,
         )
         await server.start()
         stack.push_async_callback(server.stop, settings.call_grace_s)
         api.metrics.track_sessions(server)
+        api.metrics.track_refusals(refusals)
         runtime = Runtime(
             settings, engine, writer, kb_store, calls, api, ami, directory, server, report
         )

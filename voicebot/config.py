@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -80,6 +81,18 @@ class Settings(BaseSettings):
     """Longest call the assistant handles before handing over or saying goodbye."""
     audiosocket_host: str = "0.0.0.0"
     audiosocket_port: int = 9092
+    audiosocket_allow_from: str = ""
+    """Addresses, networks or host names of the PBX (comma-separated) allowed to connect to
+    the AudioSocket port; any other peer is closed at once. Empty (the default): the
+    loopback addresses and ``ami_host``."""
+    audiosocket_announce_window_s: float = 3.0
+    """An AudioSocket call is taken only if Asterisk announced its UUID over AMI (the
+    dialplan's ``UserEvent(VoicebotCall)``) at most this long before it connected, or
+    announces it within this long after. While AMI is down, calls are taken on the address
+    allow-list alone."""
+    audiosocket_max_calls: int = 200
+    """Concurrent AudioSocket sessions at most; beyond it a connection is closed at once
+    and the dialplan puts the caller through to the operator."""
     ami_host: str = "127.0.0.1"
     ami_port: int = 5038
     ami_username: str = "voicebot"
@@ -204,6 +217,11 @@ class Settings(BaseSettings):
             raise SettingsError("calllog_spool_max_bytes: use at least 4096 bytes")
         if self.workers < 1:
             raise SettingsError("workers: must be at least 1")
+        if not 0.1 <= self.audiosocket_announce_window_s <= 60:
+            raise SettingsError("audiosocket_announce_window_s: must be between 0.1 and 60 s")
+        if self.audiosocket_max_calls < 1:
+            raise SettingsError("audiosocket_max_calls: must be at least 1")
+        audiosocket_allow_list(self.audiosocket_allow_from, self.ami_host)
         if self.endpoint_silence_ms < 100:
             raise SettingsError("endpoint_silence_ms: below 100 ms callers get cut off")
         if self.simulated_time:
@@ -226,6 +244,28 @@ class Settings(BaseSettings):
             )
         if self.production:
             raise SettingsError("simulated_time: only for demos and tests, not in production mode")
+
+
+LOOPBACK_PEERS = ("127.0.0.0/8", "::1")
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}")
+
+
+def audiosocket_allow_list(configured: str, ami_host: str) -> list[str]:
+    """The PBX addresses of ``audiosocket_allow_from`` (comma-separated addresses, networks
+    or host names), or by default the loopback addresses and the AMI host (the PBX the
+    assistant already talks to); SettingsError naming an entry that is none of those."""
+    entries = [item.strip() for item in configured.split(",") if item.strip()]
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            labels = entry.rstrip(".").split(".")
+            if not all(_HOST_LABEL.fullmatch(label) for label in labels):
+                raise SettingsError(
+                    f"audiosocket_allow_from: {entry!r} is not an IP address, a network or "
+                    "a host name (e.g. 10.0.0.5, 10.0.0.0/24 or asterisk)"
+                ) from None
+    return entries or [*LOOPBACK_PEERS, ami_host]
 
 
 def forwarded_allow_list(value: str) -> list[str]:

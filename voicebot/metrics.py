@@ -7,7 +7,8 @@ exposes its own figures (scrape each, or aggregate them in Prometheus).
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -17,6 +18,8 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 PREFIX = "voicebot"
 TURN_LATENCY_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 5.0)
@@ -64,6 +67,33 @@ class LinkStatus(Protocol):
     def down_for_s(self) -> float:
         """Seconds since the connection was lost; 0 while connected."""
         ...
+
+
+class RefusalsCounted(Protocol):
+    """Anything that counts refused connections per reason (the AudioSocket server)."""
+
+    @property
+    def counts(self) -> Mapping[Any, int]:
+        """Refusals so far, per reason."""
+        ...
+
+
+class _RefusalCollector(Collector):
+    """``voicebot_audiosocket_refused_total{reason}``, read from the server at each scrape."""
+
+    def __init__(self, source: RefusalsCounted) -> None:
+        self._source = source
+
+    def collect(self) -> Iterable[Metric]:
+        family = CounterMetricFamily(
+            f"{PREFIX}_audiosocket_refused",
+            "AudioSocket connections closed without a call session, by reason (address, "
+            "capacity, connections, live_uuid, not_announced, flood).",
+            labels=("reason",),
+        )
+        for reason, count in self._source.counts.items():
+            family.add_metric([str(reason)], float(count))
+        yield family
 
 
 class Metrics:
@@ -130,6 +160,10 @@ class Metrics:
     def track_sessions(self, server: SessionCounted) -> None:
         """Read ``call_sessions_active`` from ``server`` at every scrape."""
         self.call_sessions_active.set_function(lambda: float(server.active_calls))
+
+    def track_refusals(self, source: RefusalsCounted) -> None:
+        """Expose ``audiosocket_refused_total`` from ``source`` at every scrape."""
+        self.registry.register(_RefusalCollector(source))
 
     def track_spool(self, writer: SpoolSized) -> None:
         """Read ``calllog_spool_bytes`` from ``writer`` at every scrape."""

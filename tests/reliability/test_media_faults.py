@@ -9,7 +9,6 @@ import asyncio
 import socket
 import struct
 import time
-import uuid
 from dataclasses import dataclass
 
 from tests.reliability.conftest import BotFactory
@@ -53,8 +52,9 @@ class Fault:
 async def raw_connection(
     bot: Bot, *, receive_buffer: int | None = None
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, str]:
-    """A bare AudioSocket client that has sent its UUID (not known to the PBX)."""
-    call_id = uuid.uuid4()
+    """A bare AudioSocket client that has sent the UUID of a call the simulated dialplan
+    announced (the assistant takes no other)."""
+    call_id = bot.simulator.announce_call("0471000009").call_id
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if receive_buffer is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)

@@ -7,7 +7,12 @@ import logging
 
 from voicebot.calls.services import CallServices
 from voicebot.calls.session import CallSession
-from voicebot.telephony.audiosocket import AudioSocketConnection, AudioSocketServer
+from voicebot.telephony.admission import PeerAllowList, RefusalLog
+from voicebot.telephony.audiosocket import (
+    AdmissionCheck,
+    AudioSocketConnection,
+    AudioSocketServer,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -16,11 +21,29 @@ class CallServer:
     """Accepts AudioSocket calls and runs their sessions; stops gracefully."""
 
     def __init__(
-        self, services: CallServices, host: str, port: int, reuse_port: bool = False
+        self,
+        services: CallServices,
+        host: str,
+        port: int,
+        reuse_port: bool = False,
+        *,
+        allow: PeerAllowList | None = None,
+        max_calls: int | None = None,
+        admit: AdmissionCheck | None = None,
+        refusals: RefusalLog | None = None,
     ) -> None:
         self.services = services
         self._sessions: set[CallSession] = set()
-        self._server = AudioSocketServer(self._serve, host=host, port=port, reuse_port=reuse_port)
+        self._server = AudioSocketServer(
+            self._serve,
+            host=host,
+            port=port,
+            reuse_port=reuse_port,
+            allow=allow,
+            max_sessions=max_calls,
+            admit=admit,
+            refusals=refusals,
+        )
         self._idle = asyncio.Event()
         self._idle.set()
         self._accepting = True
@@ -29,6 +52,11 @@ class CallServer:
     def port(self) -> int:
         """The bound TCP port (useful with port 0)."""
         return self._server.port
+
+    @property
+    def refusals(self) -> RefusalLog:
+        """AudioSocket connections refused so far, by reason."""
+        return self._server.refusals
 
     @property
     def active_calls(self) -> int:

@@ -29,6 +29,15 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from enum import StrEnum
 
+from voicebot.telephony.admission import (
+    FRAMES_PER_SECOND,
+    LOOPBACK,
+    SECURITY_LOGGER,
+    InboundRateBound,
+    PeerAllowList,
+    RefusalLog,
+    RefusalReason,
+)
 from voicebot.telephony.audiosocket_codec import (
     DEFAULT_MAX_PAYLOAD,
     HANGUP_BYTES,
@@ -52,6 +61,10 @@ _MAX_UNSENT = 64 * 1024
 ConnectionHandler = Callable[["AudioSocketConnection"], Awaitable[None]]
 """Coroutine function run once per call with its connection; the call ends when it returns."""
 
+AdmissionCheck = Callable[["AudioSocketConnection"], Awaitable[bool]]
+"""Decides, once the UUID is known and the connection runs, whether the call may proceed
+(False: the connection is closed without running the handler; the check logs why)."""
+
 
 class CloseReason(StrEnum):
     """Why a connection ended."""
@@ -70,6 +83,8 @@ class CloseReason(StrEnum):
     """The socket failed (reset, broken pipe)."""
     SERVER_STOP = "server_stop"
     """The server was stopped and the handler did not finish in time."""
+    FLOOD = "flood"
+    """The peer kept sending faster than real time (``InboundRateBound``)."""
 
 
 class AudioSocketConnection:
@@ -85,6 +100,8 @@ class AudioSocketConnection:
         peer: str = "",
         inbound_limit: int = 3000,
         keepalive: bool = True,
+        rate_bound: InboundRateBound | None = None,
+        refusals: RefusalLog | None = None,
     ) -> None:
         self.call_id = call_id
         """The UUID Asterisk sent in the 0x01 message."""
@@ -95,6 +112,8 @@ class AudioSocketConnection:
         self._decoder = decoder
         self._inbound: asyncio.Queue[AudioSocketMessage | None] = asyncio.Queue()
         self._inbound_limit = inbound_limit
+        self._rate_bound = rate_bound
+        self._refusals = refusals or RefusalLog()
         self._close_reason: CloseReason | None = None
         self._closed_event = asyncio.Event()
         self._read_task: asyncio.Task[None] | None = None
@@ -105,6 +124,8 @@ class AudioSocketConnection:
         """Inbound messages discarded because the handler fell more than the limit behind."""
         self.outbound_dropped = 0
         """Frames not written because the peer had not read ``_MAX_UNSENT`` bytes."""
+        self.excess_dropped = 0
+        """Inbound messages dropped because the peer sent faster than real time."""
 
     def __repr__(self) -> str:
         return f"AudioSocketConnection({self.call_id}, peer={self.peer!r}, closed={self.closed})"
@@ -196,6 +217,10 @@ class AudioSocketConnection:
                         self._mark_closed(CloseReason.PEER_HANGUP)
                         self._writer.close()
                         return
+                    if self._rate_bound is not None and not self._within_rate(message):
+                        if self.closed:
+                            return
+                        continue
                     self._deliver(message)
         except AudioSocketProtocolError as exc:
             _LOGGER.warning("AudioSocket call %s: closing, %s", self.call_id, exc)
@@ -210,6 +235,33 @@ class AudioSocketConnection:
             _LOGGER.info("AudioSocket call %s: connection failed: %s", self.call_id, exc)
             self._mark_closed(CloseReason.CONNECTION_ERROR)
             self._writer.close()
+
+    def _within_rate(self, message: AudioSocketMessage) -> bool:
+        """Whether ``message`` fits the rate bound; closes the connection on a flood."""
+        assert self._rate_bound is not None
+        size = len(message.pcm) if isinstance(message, AudioMessage) else 1
+        verdict = self._rate_bound.take(size)
+        if verdict:
+            return True
+        self.excess_dropped += 1
+        if verdict is None:
+            self._refusals.refused(
+                RefusalReason.FLOOD,
+                "AudioSocket call %s from %s: still sending faster than real time after "
+                "%.1f s of excess audio, closing",
+                self.call_id,
+                self.peer,
+                self._rate_bound.excess_frames / FRAMES_PER_SECOND,
+            )
+            self._mark_closed(CloseReason.FLOOD)
+            self._writer.close()
+        elif self.excess_dropped == 1:
+            _LOGGER.warning(
+                "AudioSocket call %s from %s: sending faster than real time, dropping the excess",
+                self.call_id,
+                self.peer,
+            )
+        return False
 
     def _mark_closed(self, reason: CloseReason) -> None:
         if self._close_reason is not None:
@@ -292,9 +344,15 @@ class AudioSocketConnection:
 class AudioSocketServer:
     """TCP server accepting Asterisk AudioSocket connections.
 
-    Each connection must start with the UUID message within ``uuid_timeout`` seconds;
-    the handler then runs with the ``AudioSocketConnection`` and the call ends when it
-    returns. A malformed stream closes only its own connection.
+    A connection from an address not on ``allow`` (default: loopback only) is closed at
+    once. Each must then send the UUID message within ``uuid_timeout`` seconds; a UUID
+    whose call is already being handled is refused (a second connection must not take
+    over a live call). The connection then runs (keep-alive frames flow) while ``admit``
+    decides; the handler runs only if it agrees and fewer than ``max_sessions`` handlers
+    run, and the call ends when it returns. Connections still deciding count too, up to
+    ``2 * max_sessions + 16`` in all, so junk cannot keep genuine calls out for long nor
+    use up file descriptors. Inbound traffic is held to ``rate_bound`` (set
+    ``None`` to turn the bound off). A malformed stream closes only its own connection.
     """
 
     def __init__(
@@ -307,6 +365,11 @@ class AudioSocketServer:
         max_payload: int = DEFAULT_MAX_PAYLOAD,
         reuse_port: bool = False,
         keepalive: bool = True,
+        allow: PeerAllowList | None = None,
+        max_sessions: int | None = None,
+        admit: AdmissionCheck | None = None,
+        rate_bound: Callable[[], InboundRateBound] | None = InboundRateBound,
+        refusals: RefusalLog | None = None,
     ) -> None:
         self._handler = handler
         self._keepalive = keepalive
@@ -316,8 +379,19 @@ class AudioSocketServer:
         self._port = port
         self._uuid_timeout = uuid_timeout
         self._max_payload = max_payload
+        self._allow = allow if allow is not None else PeerAllowList(LOOPBACK)
+        self._max_sessions = max_sessions
+        self._sessions = 0
+        """Handlers running."""
+        self._admit = admit
+        self._rate_bound = rate_bound
+        self.refusals = refusals or RefusalLog()
+        """Connections refused so far, by reason."""
         self._server: asyncio.Server | None = None
         self._connections: dict[asyncio.Task[None], AudioSocketConnection | None] = {}
+        self._live: dict[uuid.UUID, AudioSocketConnection] = {}
+        """Calls whose handler runs (or whose admission is being decided), by UUID."""
+        self._takeover_attempts: dict[uuid.UUID, int] = {}
 
     @property
     def port(self) -> int:
@@ -338,7 +412,9 @@ class AudioSocketServer:
         self._server = await asyncio.start_server(
             self._on_client, self._host, self._port, reuse_port=self._reuse_port or None
         )
-        _LOGGER.info("AudioSocket server listening on %s:%d", self._host, self.port)
+        _LOGGER.info(
+            "AudioSocket server listening on %s:%d (from %r)", self._host, self.port, self._allow
+        )
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Stop accepting; let running handlers finish for ``timeout`` s, then end them."""
@@ -371,17 +447,40 @@ class AudioSocketServer:
     async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
+        peername = writer.get_extra_info("peername")
+        peer = f"{peername[0]}:{peername[1]}" if peername else "?"
+        if not peername or not await self._allow.allows(str(peername[0])):
+            self.refusals.refused(
+                RefusalReason.ADDRESS,
+                "AudioSocket connection from %s refused: not a PBX address (%r)",
+                peer,
+                self._allow,
+            )
+            await _abort(writer)
+            return
+        limit = self._max_sessions
+        if limit is not None and len(self._connections) >= 2 * limit + 16:
+            self.refusals.refused(
+                RefusalReason.CONNECTIONS,
+                "AudioSocket connection from %s refused: %d connections open already",
+                peer,
+                len(self._connections),
+            )
+            await _abort(writer)
+            return
         self._connections[task] = None
         try:
-            await self._serve(reader, writer, task)
+            await self._serve(reader, writer, task, peer)
         finally:
             del self._connections[task]
 
     async def _serve(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, task: asyncio.Task[None]
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        task: asyncio.Task[None],
+        peer: str,
     ) -> None:
-        peername = writer.get_extra_info("peername")
-        peer = f"{peername[0]}:{peername[1]}" if peername else "?"
         sock = writer.get_extra_info("socket")
         if sock is not None:
             # Small frames every 20 ms: Nagle would hold them back waiting for ACKs
@@ -410,18 +509,74 @@ class AudioSocketServer:
             await _abort(writer)
             return
         call_id, rest = handshake
+        live = self._live.get(call_id)
+        if live is not None:
+            self._refuse_takeover(call_id, peer, live)
+            await _abort(writer)
+            return
         conn = AudioSocketConnection(
-            call_id, reader, writer, decoder, peer=peer, keepalive=self._keepalive
+            call_id,
+            reader,
+            writer,
+            decoder,
+            peer=peer,
+            keepalive=self._keepalive,
+            rate_bound=self._rate_bound() if self._rate_bound is not None else None,
+            refusals=self.refusals,
         )
         self._connections[task] = conn
-        _LOGGER.info("AudioSocket call %s: connected from %s", call_id, peer)
-        conn.start(rest)
+        self._live[call_id] = conn
         try:
-            await self._handler(conn)
-        except Exception:
-            _LOGGER.exception("AudioSocket call %s: handler failed", call_id)
+            _LOGGER.info("AudioSocket call %s: connected from %s", call_id, peer)
+            conn.start(rest)
+            try:
+                if await self._admitted(conn):
+                    self._sessions += 1
+                    try:
+                        await self._handler(conn)
+                    finally:
+                        self._sessions -= 1
+            except Exception:
+                _LOGGER.exception("AudioSocket call %s: handler failed", call_id)
+            finally:
+                await conn.close()
         finally:
-            await conn.close()
+            del self._live[call_id]
+            attempts = self._takeover_attempts.pop(call_id, 0)
+            if attempts > 1:
+                SECURITY_LOGGER.info(
+                    "security: call %s ended; %d connections tried to take it over",
+                    call_id,
+                    attempts,
+                )
+
+    async def _admitted(self, conn: AudioSocketConnection) -> bool:
+        if self._admit is not None and not await self._admit(conn):
+            return False
+        if self._max_sessions is not None and self._sessions >= self._max_sessions:
+            self.refusals.refused(
+                RefusalReason.CAPACITY,
+                "AudioSocket call %s from %s refused: %d sessions already (the limit)",
+                conn.call_id,
+                conn.peer,
+                self._sessions,
+            )
+            return False
+        return True
+
+    def _refuse_takeover(self, call_id: uuid.UUID, peer: str, live: AudioSocketConnection) -> None:
+        """A second connection claims a live call's UUID: refused, logged once per call."""
+        attempts = self._takeover_attempts.get(call_id, 0) + 1
+        self._takeover_attempts[call_id] = attempts
+        self.refusals.counts[RefusalReason.LIVE_UUID] += 1
+        if attempts == 1:
+            SECURITY_LOGGER.warning(
+                "security: AudioSocket from %s refused: call %s is live (connected from %s); "
+                "a second session would take it over",
+                peer,
+                call_id,
+                live.peer,
+            )
 
 
 async def _read_uuid(

@@ -239,6 +239,22 @@ class AsteriskSimulator:
         await self._run_bot_context(call)
         return call
 
+    def announce_call(self, caller_id: str = "0470000000") -> SimulatedCall:
+        """A call the dialplan has announced (UserEvent VoicebotCall) whose AudioSocket
+        connection the test opens itself, with ``call.call_id`` (raw-socket fault tests)."""
+        channel = new_channel(
+            "PJSIP/citizen",
+            context=self.bot_context,
+            exten="s",
+            state=ChannelState.RING,
+            caller_num=caller_id,
+        )
+        call = SimulatedCall(self, channel, uuid.uuid4())
+        self._register(call)
+        self._ev.newchannel(channel, call)
+        self._dialplan.announce(call)
+        return call
+
     async def _run_bot_context(self, call: SimulatedCall) -> None:
         if not await self._dialplan.run_bot_context(call):
             call.department_task = self._spawn(

@@ -161,12 +161,8 @@ class SimulatedDialplan:
         # call -> (extension, DIALSTATUS so far) while Dial() runs: what the h extension
         # reports if the caller hangs up meanwhile.
 
-    async def run_bot_context(self, call: SimulatedCall) -> bool:
-        """Answer, Set(VB_UUID), UserEvent(VoicebotCall), then AudioSocket.
-
-        Returns False when the assistant could not be reached; the caller must then run
-        ``run_after_audiosocket()`` (TryExec lets the dialplan go on to the operator).
-        """
+    def announce(self, call: SimulatedCall) -> None:
+        """Answer, Set(VB_UUID), UserEvent(VoicebotCall): the steps before AudioSocket."""
         channel = call.channel
         self._ev.newexten(channel, "Answer", "", call, priority=IncomingStep.ANSWER)
         if channel.state is not ChannelState.UP:
@@ -182,6 +178,16 @@ class SimulatedDialplan:
         self._ev.user_event(
             channel, call_event, [("UUID", uuid_text), ("Channel", channel.name)], call
         )
+
+    async def run_bot_context(self, call: SimulatedCall) -> bool:
+        """Answer, Set(VB_UUID), UserEvent(VoicebotCall), then AudioSocket.
+
+        Returns False when the assistant could not be reached; the caller must then run
+        ``run_after_audiosocket()`` (TryExec lets the dialplan go on to the operator).
+        """
+        self.announce(call)
+        channel = call.channel
+        uuid_text = str(call.call_id)
         service = f"{self.audiosocket_host}:{self.audiosocket_port}"
         try:
             if self.mode is AudioSocketMode.APPLICATION:
