@@ -4,11 +4,15 @@ Each test places real calls through the Asterisk simulator: the caller's speech 
 synthesized (espeak-ng) and streamed in real time, voice activity detection and
 endpointing run on it inside the served process, only the words come from the per-call
 transcript script. What the caller hears is compared byte for byte with the assistant's
-own rendering of the expected sentences.
+own rendering of the expected sentences. One test follows a call on the operator console
+in Chromium (the card with why the call came, as it is decided).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -27,14 +31,20 @@ from tests.e2e.conversation import (
 )
 from tests.e2e.served import OPEN_HOURS, ServedAssistant, serve_assistant
 from tests.support.caller import CallerVoice, say, wait_quiet
+from tests.web.axe import axe_available, axe_violations
+from tests.web.cdp import Browser, chromium_available
+from voicebot.accounts.passwords import FAST_TEST_COST, PasswordHashing
+from voicebot.accounts.store import AccountStore
 from voicebot.calllog.models import Call, Turn
 from voicebot.dialog.prompts import PromptBook
+from voicebot.live.events import call_key
 from voicebot.telephony import contract
 from voicebot.telephony.simulator import DepartmentBehaviour, SimulatedCall
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 NOT_UNDERSTOOD = "blablabla quelle heure est il sur mars"
+OPERATOR, OPERATOR_PASSWORD = "luc.janssens", "le beffroi sonne à midi"
 TWO_SECONDS = 2 * BYTES_PER_SECOND
 
 
@@ -328,3 +338,75 @@ async def test_a_caller_who_says_nothing_hears_the_keypad_menu_then_reaches_rece
     record = await served.call_record(str(call.call_id))
     assert turns_of(record) == [("silence", "menu"), ("silence", "operator")]
     assert record["outcome"] == "operator"
+
+
+def _open_console(browser: Browser, base: str) -> None:
+    """Sign in as the operator and wait until the console's live feed is connected."""
+    browser.goto(f"{base}/login?next=/console")
+    browser.submit_and_wait(
+        f"document.getElementById('name').value = {json.dumps(OPERATOR)};"
+        f"document.getElementById('password').value = {json.dumps(OPERATOR_PASSWORD)};"
+        "document.getElementById('login-form').submit();"
+    )
+    assert browser.evaluate("location.pathname") == "/console"
+    browser.wait_for("document.getElementById('live-status').className === 'online'", 20.0)
+
+
+def _card_reason(browser: Browser, key: str, reason: str, timeout: float) -> str:
+    """The text of the call's card once it shows ``reason`` (bounded by ``timeout``)."""
+    card = f"li.transfer[data-key={json.dumps(key)}][data-reason={json.dumps(reason)}]"
+    text: str = browser.wait_for(
+        f"(() => {{ const li = document.querySelector({json.dumps(card)});"
+        " return li ? li.innerText : ''; })()",
+        timeout,
+    )
+    return text
+
+
+@pytest.mark.skipif(not chromium_available(), reason="Debian's chromium is not installed")
+@pytest.mark.skipif(not axe_available(), reason="axe-core missing: run scripts/setup.sh")
+async def test_the_operator_sees_a_busy_fallback_card_with_its_reason_as_it_is_decided(
+    served: ServedAssistant,
+    voice: CallerVoice,
+    prompts: PromptBook,
+    renders: AssistantRenders,
+    tmp_path: Path,
+) -> None:
+    AccountStore(served.engine, PasswordHashing(FAST_TEST_COST)).create(
+        OPERATOR, OPERATOR_PASSWORD, "operator", display_name="Luc Janssens"
+    )
+    browser = Browser(tmp_path / "chromium-profile")
+    try:
+        await asyncio.to_thread(_open_console, browser, served.process.api_url)
+        request = "je voudrais déclarer la naissance de mon fils"
+        announcement = renders.pcm(prompts.transfer("civil_status", "fr"))
+        served.simulator.set_department("2002", DepartmentBehaviour.BUSY)
+        try:
+            call = await place_call(served, "0470000190", [request])
+            key = call_key(str(call.call_id))
+            await talk_over_greeting(call, await voice.speech(request))
+            # The card comes with the decision: the caller is still hearing the announcement.
+            await asyncio.to_thread(_card_reason, browser, key, "routed", 30.0)
+            assert not has_heard(call, announcement), "the card came after the announcement"
+            # État civil is busy: the same card now says the call comes to the operator, why.
+            async with asyncio.timeout(40):
+                while len(call.transfers) < 2:
+                    await asyncio.sleep(0.02)
+            redirected = time.monotonic()
+            text = await asyncio.to_thread(_card_reason, browser, key, "busy", 30.0)
+            print(
+                f"busy-fallback card {1000 * (time.monotonic() - redirected):.0f} ms after the PBX got the operator's redirect"
+            )
+            await call.wait_ended(40)
+        finally:
+            served.simulator.set_department("2002", DepartmentBehaviour.ANSWER)
+        assert "Le service État civil était occupé" in text and request in text
+        assert str(call.call_id) not in browser.evaluate("document.documentElement.outerHTML")
+        violations = await asyncio.to_thread(axe_violations, browser)
+        assert violations == [], json.dumps(violations, indent=1, ensure_ascii=False)
+        # After a reload, the card is still there (from the call log once the call is stored).
+        await served.call_record(str(call.call_id))
+        await asyncio.to_thread(browser.goto, f"{served.process.api_url}/console")
+        assert "était occupé" in await asyncio.to_thread(_card_reason, browser, key, "busy", 10.0)
+    finally:
+        browser.close()

@@ -26,7 +26,7 @@ from voicebot.api.board import LiveCallBoard
 from voicebot.app import create_app
 from voicebot.calllog.rows import utc_now
 from voicebot.live.events import call_key
-from voicebot.records import CallOutcome
+from voicebot.records import CallOutcome, TransferReason
 from voicebot.routing.embedders import Embedder
 from voicebot.web.charts import contrast_ratio
 
@@ -195,16 +195,49 @@ def test_console_passes_axe_and_shows_live_transfers(
         "lang": "Français",
         "state": "transfert en cours",
     }
+    # Population turns out busy: the same card now says why the operator gets the call.
+    bus.publish(
+        live_events.transfer(
+            "live-1",
+            decided=True,
+            target="operator",
+            extension="1000",
+            reason=TransferReason.BUSY,
+            utterances=("je dois renouveler ma carte d'identité",),
+        )
+    )
+    busy = card + '[data-reason="busy"] .reason-text'
+    assert browser.wait_for(f"document.querySelector({json.dumps(busy)})?.textContent") == (
+        "Service Population était occupé : l'appel est passé à l'accueil."
+    )
+    said = browser.wait_for("document.getElementById('announcer').textContent")
+    assert "était occupé" in said and said.endswith("“je dois renouveler ma carte d'identité”")
+    # A callback request appears as the caller makes it, with screen readers told.
+    bus.publish(
+        live_events.callback(
+            "live-2",
+            "cb_browser_live",
+            department="population",
+            caller_number="0470 55 66 77",
+            note="permis",
+        )
+    )
+    browser.wait_for("document.querySelector('tr.callback[data-key=\"cb_browser_live\"]') !== null")
+    assert browser.wait_for(
+        "document.getElementById('announcer').textContent.startsWith('Nouvelle demande de rappel')"
+    )
     check_page(browser, "console", screenshots)
     bus.publish(live_events.ended("live-1"))
     browser.wait_for(
         f"document.querySelector({json.dumps(card + ' .state')}).textContent === 'terminé'"
     )
     browser.submit_and_wait("document.querySelector('.callback button.done').click()")
-    assert (
-        browser.evaluate("document.querySelector('#callback-rows').textContent.trim()")
-        == "Aucun rappel en attente."
-    )
+    rows = "document.querySelector('#callback-rows').textContent"
+    assert "0470 11 22 33" not in browser.evaluate(rows)
+    assert "0470 55 66 77" in browser.evaluate(rows)  # announced live, not stored yet
+    check_page(browser, "console after a change", screenshots)  # with the undo notice
+    browser.submit_and_wait("document.querySelector('.notice button.undo').click()")
+    assert "0470 11 22 33" in browser.evaluate(rows)
 
 
 def test_the_pages_follow_the_language_chosen(site: tuple[Api, str], browser: Browser) -> None:

@@ -137,21 +137,6 @@ def test_logout_ends_the_session_on_the_server(api: Api, browser: TestClient) ->
         assert replay.status_code == 303 and "ended=logout" in replay.headers["location"]
 
 
-def test_console_shows_callbacks_and_marks_them_done(api: Api, browser: TestClient) -> None:
-    sign_in(browser, "operator")
-    html = browser.get("/console").text
-    assert "0470 11 22 33" in html and "Propreté" in html
-    callback_id = html.split('data-callback-id="', 1)[1].split('"', 1)[0]
-    cross = browser.post(
-        f"/console/callbacks/{callback_id}/done", headers={"Origin": "http://evil.example"}
-    )
-    assert cross.status_code == 403
-    done = browser.post(f"/console/callbacks/{callback_id}/done", follow_redirects=False)
-    assert done.status_code == 303 and done.headers["location"] == "/console#callbacks"
-    assert "Aucun rappel en attente." in browser.get("/console/callbacks").text
-    assert browser.post("/console/callbacks/999999/done").status_code == 404
-
-
 def test_console_event_stream_uses_the_session_cookie(api: Api) -> None:
     with serve(api.app) as base, httpx.Client(base_url=base, timeout=5.0) as client:
         assert client.get("/console/events", follow_redirects=False).status_code == 303
@@ -160,10 +145,10 @@ def test_console_event_stream_uses_the_session_cookie(api: Api) -> None:
             assert response.headers["content-type"].startswith("text/event-stream")
             lines = response.iter_lines()
             assert [next(lines) for _ in range(3)] == ["retry: 3000", "event: ready", "data: {}"]
-            api.services.live_bus.publish(live_events.started("page-1"))
+            api.services.live_bus.publish(live_events.transfer("page-1", decided=True))
             for line in lines:
                 if line.startswith("data: "):
                     # The call's opaque key, never its UUID, reaches the browser.
-                    assert f'"call_key": "{call_key("page-1")}"' in line
+                    assert f'"key": "{call_key("page-1")}"' in line
                     assert "page-1" not in line
                     break

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -12,6 +13,8 @@ from fastapi.responses import StreamingResponse
 
 from voicebot.api.live import LiveEventBus
 from voicebot.live.events import CallEvent, public_event
+
+_LOGGER = logging.getLogger(__name__)
 
 KEEPALIVE_S = 15.0
 RECHECK_S = 5.0
@@ -79,7 +82,12 @@ async def event_stream(
                 # a vanished client at the next write.
                 yield ": keepalive\n\n"
                 continue
-            text = formatter(event)
+            try:
+                text = formatter(event)
+            except Exception:
+                # One event that cannot be shown must not end the reader's stream.
+                _LOGGER.exception("live events: cannot format a %s event", event.type)
+                continue
             if text is not None:
                 yield text
 

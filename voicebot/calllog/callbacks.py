@@ -14,8 +14,9 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, Row, func, insert, select, text, update
 
 from voicebot.calllog.models import OPEN_CALLBACK_STATUSES, Callback, CallbackStatus
 from voicebot.calllog.rows import utc_now
@@ -87,22 +88,23 @@ def _lock(connection: Connection, keys: Iterable[str]) -> None:
         )
 
 
+def _change(row: Row[Any]) -> CallbackChange:
+    return CallbackChange(
+        id=row.id,
+        callback_key=row.callback_key,
+        at=row.at,
+        actor=row.actor,
+        status=CallbackStatus(row.status),
+        previous_status=CallbackStatus(row.previous_status),
+        undone_at=row.undone_at,
+    )
+
+
 def _changes(connection: Connection, key: str) -> list[CallbackChange]:
     rows = connection.execute(
         select(CallbackUpdate).where(CallbackUpdate.callback_key == key).order_by(CallbackUpdate.id)
     ).all()
-    return [
-        CallbackChange(
-            id=row.id,
-            callback_key=row.callback_key,
-            at=row.at,
-            actor=row.actor,
-            status=CallbackStatus(row.status),
-            previous_status=CallbackStatus(row.previous_status),
-            undone_at=row.undone_at,
-        )
-        for row in rows
-    ]
+    return [_change(row) for row in rows]
 
 
 def _state(key: str, changes: list[CallbackChange], stored: bool) -> CallbackState:
@@ -164,6 +166,27 @@ class CallbackQueue:
         _check_key(key)
         with self.engine.connect() as connection:
             return self._current(connection, key)
+
+    def states(self, keys: Iterable[str]) -> dict[str, CallbackState]:
+        """Where each of ``keys`` stands, in two queries (for a page of requests)."""
+        wanted = sorted({key for key in keys if key})
+        if not wanted:
+            return {}
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(CallbackUpdate)
+                .where(CallbackUpdate.callback_key.in_(wanted))
+                .order_by(CallbackUpdate.id)
+            ).all()
+            stored = set(
+                connection.execute(
+                    select(Callback.callback_key).where(Callback.callback_key.in_(wanted))
+                ).scalars()
+            )
+        changes: dict[str, list[CallbackChange]] = {}
+        for row in rows:
+            changes.setdefault(row.callback_key, []).append(_change(row))
+        return {key: _state(key, changes.get(key, []), key in stored) for key in wanted}
 
     def history(self, key: str) -> list[CallbackChange]:
         """Every change of the request, oldest first (undone ones included, marked)."""

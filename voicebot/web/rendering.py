@@ -106,6 +106,22 @@ def render(
     return response
 
 
+def render_fragment(
+    request: Request, template: str, context: dict[str, Any], *, loc: PageLocale | None = None
+) -> str:
+    """``template`` as HTML text for the reader of ``request`` (a part of a page the
+    script inserts, e.g. a console card arriving live)."""
+    services = services_of(request)
+    loc = loc or page_locale(request)
+    full = {
+        "loc": loc,
+        "labels": Labels(services.kb_store.current(), loc),
+        "key": None,
+        **context,
+    }
+    return templates.env.get_template(template).render(full)
+
+
 def error_page(
     request: Request,
     status_code: int,

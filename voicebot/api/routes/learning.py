@@ -47,6 +47,7 @@ from voicebot.api.models_learning import (
 )
 from voicebot.api.routes.kb import EDIT_RESPONSES, run_edit
 from voicebot.api.services import ApiServices
+from voicebot.api.transfers import find_transfer
 from voicebot.calllog.learning import CorrectionNotFoundError, LearningQueries
 from voicebot.calllog.rows import utc_now
 from voicebot.calllog.staff_models import LOW_MARGIN_INDEX_LIMIT
@@ -289,16 +290,16 @@ def low_margin(
     summary="Report a wrongly routed call",
     response_model=CorrectionPublic,
     status_code=status.HTTP_201_CREATED,
-    responses={404: {"description": "No transferred call has this card key (any more)."}},
+    responses={404: {"description": "No call transferred today has this card key."}},
 )
 def report_correction(
     services: ServicesDep, key: OperatorKey, body: CorrectionCreate
 ) -> CorrectionPublic:
     """From the console: the call on this card should have gone to ``should_be``; what the
     caller said waits for a KB editor to add it as an example."""
-    card = services.board.transfer_for_card(body.card_key)
+    card = find_transfer(services, body.card_key)
     if card is None:
-        not_found("no transferred call on the console has this card key")
+        not_found("no call transferred today has this card key")
     kb = services.kb_store.current()
     targets = {"operator", *(d.id for d in kb.departments), *(f"faq:{e.id}" for e in kb.faq)}
     if body.should_be not in targets:
@@ -307,7 +308,7 @@ def report_correction(
         actor=key.name,
         call_id=card.call_id,
         language=card.language,
-        routed_to=card.intent or card.department,
+        routed_to=card.intent or card.department or card.target,
         should_be=body.should_be,
         phrases=list(card.utterances),
     )

@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 from voicebot.api.deps import AUTH_RESPONSES, OperatorKey, ServicesDep, access_probe
 from voicebot.api.models import TransferredCallPublic, TransferredCallsPublic
 from voicebot.api.sse import event_stream_response
+from voicebot.api.transfers import todays_transfers
 from voicebot.calllog.models import ApiRole
 
 router = APIRouter(prefix="/live", tags=["live"], responses=AUTH_RESPONSES)
@@ -52,12 +53,11 @@ async def live_events(
     return event_stream_response(services.live_bus, probe=probe, recheck_s=services.live_recheck_s)
 
 
-@router.get(
-    "/transfers", summary="Calls transferred recently", response_model=TransferredCallsPublic
-)
+@router.get("/transfers", summary="Calls transferred today", response_model=TransferredCallsPublic)
 def transferred_calls(services: ServicesDep, _key: OperatorKey) -> TransferredCallsPublic:
-    """Calls put through to a person in the last minutes (newest first), with the summary."""
-    items = services.board.transfers()
+    """Calls put through to a person since midnight (city time), newest first, with why and
+    the summary: those in progress from the live events, the others from the call log."""
+    items = todays_transfers(services)
     return TransferredCallsPublic(
         data=[TransferredCallPublic.model_validate(item) for item in items],
         count=len(items),
