@@ -193,7 +193,7 @@ def test_records_are_written_in_batches(
         slow = make_writer(batch_interval_s=0.3, spool_dir=tmp_path / "spool-timed")
         for call in simple_calls(3, prefix="timed"):
             slow.submit(call)
-        wait_for(lambda: slow.written == 3, timeout=5)
+        wait_for(lambda: slow.written == 3, timeout=20)
         assert len(statements) == 1
     finally:
         event.remove(database.engine, "before_cursor_execute", record)

@@ -45,7 +45,7 @@ async def test_accepting_audio_never_waits_for_the_decoder(
     gate = threading.Event()
     single_worker.submit(gate.wait, 30)
     recognizer = VoskRecognizerFactory(registry, single_worker).create("call-1", "ko", None)
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(20):
         for frame in split_frames(utterance):
             await recognizer.accept(frame)
     gate.set()
