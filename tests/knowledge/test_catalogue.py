@@ -187,3 +187,30 @@ def test_the_shipped_catalogue_loads_complete_and_follows_the_writing_style() ->
     for entry in catalogue.entries():
         assert set(entry.phrases) == {"de", "en", "fr", "nl"}, entry.id
     assert style_problems() == []
+
+
+def test_a_validated_catalogue_is_read_back_from_the_cache_until_a_file_changes(
+    copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import voicebot.knowledge.catalogue_loader as loader
+
+    cache = tmp_path / "cache"
+    first = load_catalogue(copy, cache_dir=cache)
+    parsed: list[Path] = []
+    real_load = loader._load
+    monkeypatch.setattr(loader, "_load", lambda folder: parsed.append(folder) or real_load(folder))
+    assert load_catalogue(copy, cache_dir=cache) == first
+    assert parsed == [], "an unchanged catalogue must not be parsed and validated again"
+    _edit(copy / "examples" / "fr.yaml", "passez moi le standard", "passez moi l accueil")
+    assert load_catalogue(copy, cache_dir=cache).content_hash != first.content_hash
+    assert parsed == [copy]
+
+
+def test_a_broken_catalogue_is_refused_even_when_an_older_version_is_cached(
+    copy: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    load_catalogue(copy, cache_dir=cache)
+    _edit(copy / "examples" / "fr.yaml", "passez moi le standard", "passez moi LE standard:")
+    with pytest.raises(CatalogueError):
+        load_catalogue(copy, cache_dir=cache)

@@ -85,3 +85,20 @@ def test_the_router_before_the_catalogue_stays_reachable(
     today = Router.build(kb, use_embedder, router_cache, ScoringConfig(catalogue=False))
     assert today.links is None
     assert today.index.examples == ExampleIndex.build(kb, use_embedder, router_cache).examples
+
+
+def test_a_cached_build_links_fits_and_calibrates_nothing_again(
+    linked: Router, use_embedder: Embedder, router_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import voicebot.routing.catalogue_index as catalogue_index
+    import voicebot.routing.router as router_module
+
+    def rebuilt(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a cached build redid work")
+
+    monkeypatch.setattr(catalogue_index, "_build", rebuilt)
+    monkeypatch.setattr(router_module, "LexicalIndex", rebuilt)
+    monkeypatch.setattr(router_module, "calibrate", rebuilt)
+    again = Router.build(linked.kb, use_embedder, router_cache)
+    text = "le camion poubelle n est pas passé dans ma rue ce matin"
+    assert again.route(text, "fr") == linked.route(text, "fr")

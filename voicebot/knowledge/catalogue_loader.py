@@ -39,6 +39,7 @@ from voicebot.knowledge.yaml_source import (
     line_of,
     read_yaml,
 )
+from voicebot.pickle_cache import load_pickle, save_pickle
 
 _LANGUAGE = re.compile(r"[a-z]{2}")
 
@@ -72,9 +73,40 @@ def _shipped() -> Catalogue:
     return _load(default_catalogue_dir())
 
 
-def load_catalogue(directory: str | Path | None = None) -> Catalogue:
-    """Read and validate the catalogue in ``directory``; the shipped one is read once."""
-    return _shipped() if directory is None else _load(Path(directory))
+LOADER_FORMAT = 1
+"""Bump when loading or validation changes: it keys the cached catalogue."""
+
+
+def load_catalogue(directory: str | Path | None = None, cache_dir: Path | None = None) -> Catalogue:
+    """Read and validate the catalogue in ``directory``; the shipped one is read once.
+
+    With ``cache_dir``, a catalogue already validated with the same file contents is read
+    from a pickle there: parsing and validating its ten thousand phrases takes seconds,
+    which a router's cached build (a restart, a KB reload) must not spend.
+    """
+    if directory is None and (cache_dir is None or _shipped.cache_info().currsize):
+        return _shipped()
+    folder = Path(directory) if directory is not None else default_catalogue_dir()
+    if cache_dir is None:
+        return _load(folder)
+    path = cache_dir / f"catalogue-{_files_key(folder)}.pkl"
+    cached = load_pickle(path)
+    if isinstance(cached, Catalogue):
+        return cached
+    catalogue = _load(folder)
+    save_pickle(path, catalogue)
+    return catalogue
+
+
+def _files_key(directory: Path) -> str:
+    digest = hashlib.sha256(f"{LOADER_FORMAT}\0".encode())
+    for schema in ("catalogue-services.schema.json", "catalogue-examples.schema.json"):
+        digest.update(json.dumps(_schema(schema), sort_keys=True).encode())
+    for path in [directory / "services.yaml", *(p for _, p in _example_files(directory))]:
+        for file in sorted(path.rglob("*.yaml")) if path.is_dir() else [path]:
+            digest.update(f"{file.relative_to(directory)}\0".encode())
+            digest.update(file.read_bytes() if file.is_file() else b"")
+    return digest.hexdigest()[:32]
 
 
 def catalogue_available(directory: str | Path | None = None) -> bool:

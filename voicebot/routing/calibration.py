@@ -161,6 +161,10 @@ def heldout_scores(
         lexical = scorer.lexical.similarity_matrix([texts[i] for i in rows])
         dense[:, rows] = -1.0
         lexical[:, rows] = -1.0
+        foreign = scorer.foreign([index.examples[i].language for i in rows])
+        if foreign is not None:  # as a query of that language is scored (scoring.py)
+            dense[foreign] = -1.0
+            lexical[foreign] = -1.0
         # Centroids without the fold's examples.
         fold_sums = sums - np.add.reduceat(
             np.where(held[:, None], index.vectors, 0.0), index.starts, axis=0

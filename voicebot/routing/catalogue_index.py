@@ -15,6 +15,7 @@ import numpy as np
 
 from voicebot.knowledge.catalogue_model import Catalogue
 from voicebot.knowledge.model import KnowledgeBase
+from voicebot.pickle_cache import load_pickle, save_pickle
 from voicebot.routing.catalogue_examples import catalogue_examples, target_profiles
 from voicebot.routing.embedders import Embedder, Matrix
 from voicebot.routing.index import (
@@ -25,7 +26,7 @@ from voicebot.routing.index import (
     kb_examples,
     negative_examples,
 )
-from voicebot.routing.linking import CatalogueLinks, link_evidence, resolve_links
+from voicebot.routing.linking import CatalogueLinks, LinkEvidence, link_evidence, resolve_links
 from voicebot.routing.training_set import drop_overridden, route_catalogue_examples
 
 
@@ -51,7 +52,32 @@ def build_catalogue_index(
     cache_dir: Path | None = None,
     infer: bool = True,
 ) -> tuple[ExampleIndex, CatalogueLinks]:
-    """The KB's examples, the catalogue's through its links, and the negatives, embedded."""
+    """The KB's examples, the catalogue's through its links, and the negatives, embedded.
+
+    The result is cached by KB content, catalogue content, model and ``infer``: relabelling
+    and merging eight thousand phrases takes more than the second a cached build may take.
+    """
+    built_path = _built_path(cache_dir, kb, catalogue, embedder.model_id, infer)
+    cached = load_pickle(built_path)
+    if (
+        isinstance(cached, tuple)
+        and len(cached) == 2
+        and isinstance(cached[0], ExampleIndex)
+        and isinstance(cached[1], CatalogueLinks)
+    ):
+        return cached[0], cached[1]
+    built = _build(kb, embedder, catalogue, cache_dir, infer)
+    save_pickle(built_path, built)
+    return built
+
+
+def _build(
+    kb: KnowledgeBase,
+    embedder: Embedder,
+    catalogue: Catalogue,
+    cache_dir: Path | None,
+    infer: bool,
+) -> tuple[ExampleIndex, CatalogueLinks]:
     city = kb_examples(kb)
     negatives = negative_examples(kb)
     from_catalogue = catalogue_examples(catalogue, kb.city.languages)
@@ -63,13 +89,19 @@ def build_catalogue_index(
 
     found = None
     if infer and _leaves_links_open(kb):
-        catalogue_index = ExampleIndex.from_examples(
-            from_catalogue, shared.of(from_catalogue), embedder.model_id, "catalogue"
-        )
-        profile_index = ExampleIndex.from_examples(
-            profiles, own.of(profiles), embedder.model_id, "profiles"
-        )
-        found = link_evidence(catalogue, catalogue_index, profile_index)
+        path = _evidence_path(cache_dir, catalogue, embedder.model_id, kb, profiles)
+        cached = load_pickle(path)
+        if isinstance(cached, LinkEvidence):
+            found = cached
+        else:
+            catalogue_index = ExampleIndex.from_examples(
+                from_catalogue, shared.of(from_catalogue), embedder.model_id, "catalogue"
+            )
+            profile_index = ExampleIndex.from_examples(
+                profiles, own.of(profiles), embedder.model_id, "profiles"
+            )
+            found = link_evidence(catalogue, catalogue_index, profile_index)
+            save_pickle(path, found)
     links = resolve_links(kb, catalogue, found)
 
     routed, sources = route_catalogue_examples(from_catalogue, catalogue, links)
@@ -81,6 +113,48 @@ def build_catalogue_index(
     vectors = np.vstack([city_vectors, shared.of(negatives), routed_vectors[keep]])
     key = _key(kb, catalogue, embedder.model_id, examples)
     return ExampleIndex.from_examples(examples, vectors, embedder.model_id, key), links
+
+
+def _built_path(
+    cache_dir: Path | None, kb: KnowledgeBase, catalogue: Catalogue, model_id: str, infer: bool
+) -> Path | None:
+    if cache_dir is None:
+        return None
+    fingerprint = (
+        f"{BUILT_FORMAT}\0{INDEX_FORMAT}\0{EVIDENCE_FORMAT}\0{model_id}\0{kb.content_hash}\0"
+        f"{catalogue.content_hash}\0{infer}"
+    )
+    return (
+        cache_dir / f"catalogue-index-{hashlib.sha256(fingerprint.encode()).hexdigest()[:32]}.pkl"
+    )
+
+
+BUILT_FORMAT = 1
+"""Bump when linking, relabelling or merging changes: it keys the cached index."""
+
+EVIDENCE_FORMAT = 1
+"""Bump when ``link_evidence`` changes: it keys the cached evidence."""
+
+
+def _evidence_path(
+    cache_dir: Path | None,
+    catalogue: Catalogue,
+    model_id: str,
+    kb: KnowledgeBase,
+    profiles: list[Example],
+) -> Path | None:
+    # The evidence depends on the catalogue, the model, the KB's languages and its
+    # targets' profiles only (seconds of lexical fitting and scoring that a cached build
+    # must not redo).
+    if cache_dir is None:
+        return None
+    digest = hashlib.sha256(
+        f"{EVIDENCE_FORMAT}\0{INDEX_FORMAT}\0{model_id}\0{catalogue.content_hash}\0"
+        f"{','.join(kb.city.languages)}\0".encode()
+    )
+    for example in profiles:
+        digest.update(f"{example.label}\0{example.language}\0{example.text}\n".encode())
+    return cache_dir / f"links-{digest.hexdigest()[:32]}.pkl"
 
 
 def _leaves_links_open(kb: KnowledgeBase) -> bool:

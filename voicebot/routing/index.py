@@ -99,6 +99,18 @@ def negative_examples(kb: KnowledgeBase) -> list[Example]:
     return examples
 
 
+def negatives_fingerprint(languages: Sequence[str]) -> str:
+    """A digest of the shipped out-of-scope phrases of ``languages`` (keys cached builds)."""
+    folder = resources.files("voicebot.routing").joinpath("negatives")
+    digest = hashlib.sha256()
+    for language in languages:
+        ref = folder.joinpath(f"{language}.txt")
+        digest.update(f"{language}\0".encode())
+        if ref.is_file():
+            digest.update(ref.read_bytes())
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class ExampleIndex:
     """KB examples and generic negatives with their embeddings, sorted by label."""

@@ -37,6 +37,14 @@ class LexicalIndex:
         """(n-grams, examples): row g lists the examples holding n-gram g."""
         self._query = QueryTfidf(self._vectorizer)
 
+    def restricted(self, columns: npt.NDArray[np.intp]) -> LexicalIndex:
+        """The same vocabulary and weights over the examples at ``columns`` only."""
+        view = object.__new__(LexicalIndex)
+        view._vectorizer = self._vectorizer
+        view._matrix = self._matrix[:, columns].tocsr()
+        view._query = self._query
+        return view
+
     def similarities(self, query: str) -> npt.NDArray[np.float32]:
         """Cosine similarity of ``query`` with each example, in example order."""
         row: npt.NDArray[np.float32] = self.similarity_matrix([query])[0]

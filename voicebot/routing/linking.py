@@ -144,7 +144,7 @@ def _nearest(queries: ExampleIndex, references: ExampleIndex) -> np.ndarray:
         references,
         LexicalIndex([e.text for e in references.examples]),
         None,
-        ScoringConfig(centroid_weight=0.0),
+        ScoringConfig(centroid_weight=0.0, same_language_neighbours=False),
     )
     texts = [e.text for e in queries.examples]
     scores = scorer.neighbour_scores(queries.vectors, scorer.lexical.similarity_matrix(texts))

@@ -11,9 +11,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import os
-import pickle
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -22,6 +19,7 @@ import numpy as np
 from voicebot.knowledge.catalogue_loader import catalogue_available, load_catalogue
 from voicebot.knowledge.catalogue_model import Catalogue
 from voicebot.knowledge.model import KnowledgeBase
+from voicebot.pickle_cache import load_pickle, save_pickle
 from voicebot.routing.calibration import FOLDS, Calibration, calibrate, heldout_scores
 from voicebot.routing.catalogue_index import build_catalogue_index
 from voicebot.routing.classifier import LabelClassifier, TargetClassifier
@@ -64,10 +62,10 @@ class Router:
         self.links = links
         """Catalogue links in use (None: the catalogue is off or not installed)."""
         self._none = index.labels.index(NONE) if NONE in index.labels else -1
-        classifier, self.calibration = _load_or_fit(index, self.config, kb, self._none, cache_dir)
-        self._scorer = Scorer(
-            index, LexicalIndex([e.text for e in index.examples]), classifier, self.config
+        classifier, self.calibration, lexical = _load_or_fit(
+            index, self.config, kb, self._none, cache_dir
         )
+        self._scorer = Scorer(index, lexical, classifier, self.config)
         _LOGGER.info("router ready: %s", self.calibration)
 
     @classmethod
@@ -84,7 +82,11 @@ class Router:
         config = config or ScoringConfig()
         if config.catalogue and (catalogue is not None or catalogue_available()):
             index, links = build_catalogue_index(
-                kb, embedder, catalogue or load_catalogue(), cache_dir, config.infer_links
+                kb,
+                embedder,
+                catalogue or load_catalogue(cache_dir=cache_dir),
+                cache_dir,
+                config.infer_links,
             )
             return cls(kb, embedder, index, config, cache_dir, links)
         if config.calibration == "budget":  # the budget needs the catalogue's many phrases
@@ -101,7 +103,7 @@ class Router:
         """Decide for several utterances at once (one embedding batch)."""
         langs = [lang or self.kb.city.default_language for lang in languages]
         prepared = [self._prepare(text, lang) for text, lang in zip(texts, langs, strict=True)]
-        knn, blended = self._scorer.score(prepared, self.embedder.embed(prepared))
+        knn, blended = self._scorer.score(prepared, self.embedder.embed(prepared), langs)
         return [
             self._decide(knn[i], blended[i], langs[i], bool(prepared[i].strip()))
             for i in range(len(prepared))
@@ -126,7 +128,7 @@ class Router:
             if weights.sum() > 0
             else np.full_like(weights, 1 / len(weights))
         )
-        knn, blended = self._scorer.score(texts, self.embedder.embed(texts))
+        knn, blended = self._scorer.score(texts, self.embedder.embed(texts), [lang] * len(texts))
         has_words = any(text.strip() for text in texts)
         return self._decide(weights @ knn, weights @ blended, lang, has_words)
 
@@ -183,7 +185,7 @@ class Router:
         )
 
 
-FIT_FORMAT = 3
+FIT_FORMAT = 4
 """Bump when fitting or calibration changes: it keys the cached classifier and calibration."""
 
 _FIT_FIELDS = (
@@ -199,6 +201,7 @@ _FIT_FIELDS = (
     "classifier",
     "calibration",
     "budget_rejection",
+    "same_language_neighbours",
 )
 
 
@@ -208,12 +211,12 @@ def _load_or_fit(
     kb: KnowledgeBase,
     none_label: int,
     cache_dir: Path | None,
-) -> tuple[LabelClassifier | None, Calibration]:
-    """Fit the classifier and calibrate (seconds), or load both from the cache (milliseconds).
+) -> tuple[LabelClassifier | None, Calibration, LexicalIndex]:
+    """Fit the lexical index and the classifier and calibrate (seconds), or load all three
+    from the cache (a fraction of a second: what a restart or a KB reload costs).
 
     The cache file is keyed by the index key (KB content, model, examples) and the scoring
-    configuration, and written by this program only into its own cache directory, which is
-    why unpickling it is acceptable.
+    configuration (``voicebot/pickle_cache.py`` says why unpickling it is acceptable).
     """
     import sklearn
 
@@ -223,26 +226,21 @@ def _load_or_fit(
     fingerprint = f"{FIT_FORMAT}\0{index.key}\0{sorted(fitted.items())}\0{sklearn.__version__}"
     key = hashlib.sha256(fingerprint.encode()).hexdigest()[:32]
     path = cache_dir / f"router-{key}.pkl" if cache_dir else None
-    if path is not None and path.exists():
-        try:
-            with path.open("rb") as handle:
-                classifier, calibration = pickle.load(handle)
-            if isinstance(calibration, Calibration):
-                return classifier, calibration
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError) as exc:
-            _LOGGER.warning("ignoring unreadable router cache %s: %s", path, exc)
+    cached = load_pickle(path)
+    if isinstance(cached, tuple) and len(cached) == 3 and isinstance(cached[1], Calibration):
+        return cached[0], cached[1], cached[2]
 
     texts = [e.text for e in index.examples]
+    lexical = LexicalIndex(texts)
     train = trainer(index, config)
     use_classifier = config.classifier_weight > 0
     classifier = train(np.ones(len(texts), dtype=bool)) if use_classifier else None
-    scorer = Scorer(index, LexicalIndex(texts), classifier, config)
+    scorer = Scorer(index, lexical, classifier, config)
     calibration = calibrate(
         scorer, kb.city.languages, none_label, train if use_classifier else None
     )
-    if path is not None:
-        _write_atomically(path, pickle.dumps((classifier, calibration), pickle.HIGHEST_PROTOCOL))
-    return classifier, calibration
+    save_pickle(path, (classifier, calibration, lexical))
+    return classifier, calibration, lexical
 
 
 def trainer(index: ExampleIndex, config: ScoringConfig) -> Callable[[np.ndarray], LabelClassifier]:
@@ -286,14 +284,3 @@ def _ridge_trainer(
         return RidgeTargetClassifier(features, gram.solve(np.flatnonzero(~mask)))
 
     return train
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        _LOGGER.warning("cannot write router cache %s: %s", path, exc)

@@ -5,10 +5,17 @@ Nearest-neighbour score of a target = weighted sum of
 - the cosine to the centroid of its examples (robust to one odd example),
 - the best lexical (char n-gram TF-IDF) cosine over its examples (robust to ASR errors).
 The final score blends it with a classifier's probability (see ``classifier.py``).
+
+With the catalogue, an utterance's nearest neighbours are sought among the city's own
+examples (every language) and the catalogue phrases and negatives *of its language* only:
+the transcript comes from that language's recogniser, each catalogue entry has phrases in
+every KB language, and the other languages' thousands of phrases would only double or
+triple the memory one query streams through (the index is 14 MB with them).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +23,7 @@ import numpy.typing as npt
 
 from voicebot.routing.classifier import LabelClassifier
 from voicebot.routing.embedders import Matrix
-from voicebot.routing.index import ExampleIndex
+from voicebot.routing.index import ExampleIndex, Origin
 from voicebot.routing.lexical import LexicalIndex
 
 Scores = npt.NDArray[np.float32]
@@ -60,6 +67,9 @@ class ScoringConfig:
     classifier: str = "auto"
     """``logistic`` (slow, the router before the catalogue), ``ridge``, or ``auto``: ridge
     when the index holds catalogue phrases (logistic regression cannot fit them in time)."""
+    same_language_neighbours: bool = True
+    """Nearest neighbours among the city's examples and the other phrases of the
+    utterance's language only (without catalogue phrases in the index it changes nothing)."""
 
 
 class Scorer:
@@ -77,13 +87,50 @@ class Scorer:
         self.classifier = classifier
         self.config = config
         self.centroids = _centroids(index)
+        self._views = _language_views(index, lexical) if config.same_language_neighbours else {}
 
-    def score(self, texts: list[str], vectors: Matrix) -> tuple[Scores, Scores]:
+    def score(
+        self, texts: list[str], vectors: Matrix, languages: Sequence[str] | None = None
+    ) -> tuple[Scores, Scores]:
         """(n, n_labels) nearest-neighbour scores and final blended scores."""
-        knn = self.neighbour_scores(vectors, self.lexical.similarity_matrix(texts))
+        if languages is None or not self._views:
+            knn = self.neighbour_scores(vectors, self.lexical.similarity_matrix(texts))
+        else:
+            knn = np.empty((len(texts), len(self.index.labels)), dtype=np.float32)
+            for language in set(languages):
+                rows = [i for i, lang in enumerate(languages) if lang == language]
+                knn[rows] = self._language_scores(
+                    [texts[i] for i in rows], vectors[rows], self._views.get(language)
+                )
         if self.classifier is None:
             return knn, knn
         return knn, self.blend(knn, self.classifier.probabilities(texts, vectors))
+
+    def foreign(self, languages: Sequence[str]) -> npt.NDArray[np.bool_] | None:
+        """(len(languages), n_examples): examples an utterance of each language is not
+        compared with (None: every example counts). What calibration masks out."""
+        if not self._views:
+            return None
+        example_languages = np.asarray([e.language for e in self.index.examples])
+        shared = np.asarray([e.origin is Origin.CITY for e in self.index.examples])
+        mask: npt.NDArray[np.bool_] = np.asarray(languages)[:, None] != example_languages[None, :]
+        known = np.isin(np.asarray(languages), list(self._views))
+        mask &= ~shared[None, :] & known[:, None]
+        return mask
+
+    def _language_scores(self, texts: list[str], vectors: Matrix, view: _View | None) -> Scores:
+        if view is None:  # a language the KB does not offer: every example
+            return self.neighbour_scores(vectors, self.lexical.similarity_matrix(texts))
+        cfg = self.config
+        scores = np.full((len(texts), len(self.index.labels)), -1.0, dtype=np.float32)
+        dense = np.maximum.reduceat(vectors @ view.vectors.T, view.starts, axis=1)
+        lexical = np.maximum.reduceat(view.lexical.similarity_matrix(texts), view.starts, axis=1)
+        scores[:, view.labels] = cfg.dense_weight * dense + cfg.lexical_weight * lexical
+        # A label without an example in the view scores as if its examples were masked.
+        scores[:, view.missing] = -(cfg.dense_weight + cfg.lexical_weight)
+        if cfg.centroid_weight:
+            scores += cfg.centroid_weight * (vectors @ self.centroids.T)
+        return scores
 
     def neighbour_scores(
         self,
@@ -110,6 +157,44 @@ class Scorer:
         """Final score: nearest neighbours and classifier probability, weighted."""
         weight = self.config.classifier_weight
         return np.asarray((1 - weight) * knn + weight * probabilities, dtype=np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class _View:
+    """The examples an utterance of one language is compared with."""
+
+    vectors: Matrix
+    lexical: LexicalIndex
+    labels: npt.NDArray[np.intp]
+    """Labels present in the view, ascending; ``starts`` are their first rows."""
+    starts: npt.NDArray[np.intp]
+    missing: npt.NDArray[np.intp]
+
+
+def _language_views(index: ExampleIndex, lexical: LexicalIndex) -> dict[str, _View]:
+    if not any(e.origin is Origin.CATALOGUE for e in index.examples):
+        return {}
+    views: dict[str, _View] = {}
+    for language in sorted({e.language for e in index.examples}):
+        rows = np.asarray(
+            [
+                i
+                for i, e in enumerate(index.examples)
+                if e.origin is Origin.CITY or e.language == language
+            ],
+            dtype=np.intp,
+        )
+        row_labels = index.label_of[rows]  # ascending: the index is grouped by label
+        labels, starts = np.unique(row_labels, return_index=True)
+        missing = np.setdiff1d(np.arange(len(index.labels)), labels)
+        views[language] = _View(
+            np.ascontiguousarray(index.vectors[rows]),
+            lexical.restricted(rows),
+            labels.astype(np.intp),
+            starts.astype(np.intp),
+            missing.astype(np.intp),
+        )
+    return views
 
 
 def _centroids(index: ExampleIndex) -> Matrix:
