@@ -50,6 +50,7 @@ def steps(quick: bool) -> list[Step]:
             ("tts_latency", [*py, "bench.tts_latency", "--repeat", "1"], 120),
             ("phone_path", [*py, "bench.phone_path"], 180),
             ("calllog_writer", [*py, "bench.calllog_writer", "--calls", "200"], 120),
+            ("console_feed", [*py, "bench.console_feed", "--events", "50"], 120),
             (
                 "stats_api",
                 # A small data set of its own: a fresh clone has no 1 M-turn bench data.
@@ -108,6 +109,7 @@ def steps(quick: bool) -> list[Step]:
         ("tts_latency", [*py, "bench.tts_latency", "--repeat", "2"], 180),
         ("asr_rtf", [*py, "bench.asr_rtf", "--seconds", "5", "--max-streams", "4"], 180),
         ("calllog_writer", [*py, "bench.calllog_writer", "--calls", "1000"], 180),
+        ("console_feed", [*py, "bench.console_feed", "--events", "200"], 180),
         ("stats_api", [*py, "bench.stats_api", "--seconds", "15", "--clients", "8"], 180),
         ("staff_pages", [*py, "bench.staff_pages", "--runs", "20"], 300),
         (
