@@ -2,10 +2,10 @@
 the same data directory, the second time with ``--serve`` to look at the pages; and the
 one way it may fail (a record that never reaches the call log), said clearly.
 
-Issue 14 asked for ten runs in a row. A warm run costs 35-40 s of the CI's two cores
-(28 s of it the paced audio of the longest call), so ten would take a fifth of the
-suite's 30-minute budget; two runs plus the failure run cost about 90 s. Two are
-meaningful because the demo no longer waits on a guessed delay: it waits on the call's
+Issue 14 asked for ten runs in a row. A warm run took 65-69 s on this 2-core machine at
+load 9-13 (bench.demo_duration; 28 s of it the paced audio of the longest call, the rest
+imports and start-up, which shrink with the load), so ten would take a fifth to a third
+of the suite's 30-minute budget. Two are meaningful because the demo no longer waits on a guessed delay: it waits on the call's
 ``call_ended`` event and on the writer's receipt for each record, so there is no race
 left to sample (the receipt's orderings, asked before or after storage, spooled,
 refused, are in tests/calllog and tests/demo). The old demo, failing 2 runs in 4,
