@@ -26,3 +26,11 @@ def use_embedder() -> Iterator[object]:
 def router_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One index cache directory for the whole session."""
     return tmp_path_factory.mktemp("router-cache")
+
+
+@pytest.fixture(scope="session")
+def command_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ``data_dir`` shared by the CLI tests that build routers (``kb check``, ``kb
+    suggest``): the catalogue is embedded once per session, not once per test; each
+    command still fits its own KB."""
+    return tmp_path_factory.mktemp("command-data")

@@ -93,7 +93,7 @@ def test_check_lists_each_refused_recording_and_fails(
 
 @pytest.mark.slow
 def test_kb_check_times_every_answer_and_flags_the_long_ones(
-    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    command_data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     long = " ".join(["Les encombrants sont collectés le premier lundi du mois."] * 10)
     text = CITY_YAML.replace(
@@ -101,7 +101,14 @@ def test_kb_check_times_every_answer_and_flags_the_long_ones(
     )
     path = tmp_path / "long.yaml"
     path.write_text(text, encoding="utf-8")
-    run(settings, "kb", "check", "--backend", "minilm", str(path))
+    run(
+        Settings(data_dir=command_data_dir, kb_path=path),
+        "kb",
+        "check",
+        "--backend",
+        "minilm",
+        str(path),
+    )
     out = capsys.readouterr().out
     # The report speaks the KB's default language (French).
     section = out[out.index("Durées parlées") :]
@@ -114,7 +121,8 @@ def test_kb_check_times_every_answer_and_flags_the_long_ones(
 
 
 def test_kb_check_without_speech_has_no_spoken_section(
-    settings: Settings, city: Path, capsys: pytest.CaptureFixture[str]
+    command_data_dir: Path, city: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    settings = Settings(data_dir=command_data_dir, kb_path=city)
     run(settings, "kb", "check", "--no-speech", "--backend", "minilm", str(city))
     assert "Durées parlées" not in capsys.readouterr().out

@@ -13,11 +13,10 @@ MINIMAL = Path(__file__).parent.parent / "data" / "kb" / "minimal.yaml"
 
 
 @pytest.fixture(scope="module")
-def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Settings whose cache is shared by the module's commands."""
-    folder = tmp_path_factory.mktemp("kbcheck")
-    path = folder / "settings.yaml"
-    path.write_text(f"data_dir: {folder / 'var'}\n", encoding="utf-8")
+def config(tmp_path_factory: pytest.TempPathFactory, command_data_dir: Path) -> Path:
+    """Settings whose cache is shared with the session's other commands."""
+    path = tmp_path_factory.mktemp("kbcheck") / "settings.yaml"
+    path.write_text(f"data_dir: {command_data_dir}\n", encoding="utf-8")
     return path
 
 
