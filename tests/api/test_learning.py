@@ -62,7 +62,7 @@ def _test(learning: Learning, text: str, role: str = "manager") -> dict[str, obj
 
 
 def _wait_rebuilt(learning: Learning) -> None:
-    assert learning.store.wait_applied(timeout=60.0), "the router was not rebuilt"
+    assert learning.store.wait_applied(timeout=300.0), "the router was not rebuilt"
 
 
 def test_add_a_phrase_then_the_router_decides_differently(learning: Learning) -> None:

@@ -88,7 +88,7 @@ def test_test_teach_and_test_again_shows_before_and_after(site: Api, browser: Te
     location = added.headers["location"]
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)
     assert query["added"] == ["waste"] and query["before"] == [before]
-    assert site.services.kb_store.wait_applied(timeout=60.0)
+    assert site.services.kb_store.wait_applied(timeout=300.0)
     html = _follow(browser, location)
     assert 'id="decision-before" data-label="' + before + '"' in html
     assert 'id="decision-now" data-label="waste" data-settled="true"' in html
