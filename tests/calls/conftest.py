@@ -8,6 +8,7 @@ audio is still real synthesized speech that VAD and endpointing process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from voicebot.assembly import AssemblyOptions, Runtime, assemble
+from voicebot.calllog.views import CallDetail
 from voicebot.calllog.writer import CallLogWriter
 from voicebot.calls.recognition import TranscriptScript
 from voicebot.calls.server import CallServer
@@ -62,8 +64,9 @@ def calls_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("calls-data")
 
 
-@pytest.fixture
-async def stack(calls_data_dir: Path, tmp_path: Path) -> AsyncIterator[CallStack]:
+@contextlib.asynccontextmanager
+async def open_stack(data_dir: Path, database: Path) -> AsyncIterator[CallStack]:
+    """The simulator and the assembled runtime, wired together."""
     simulator = AsteriskSimulator(
         secret=SECRET,
         department_context=contract.DEPARTMENTS_CONTEXT,
@@ -73,8 +76,8 @@ async def stack(calls_data_dir: Path, tmp_path: Path) -> AsyncIterator[CallStack
     # A Monday morning, when every department of the sample KB is open, whatever the
     # day the tests run on (the closed-department paths are the dialog tests' job).
     settings = Settings(
-        data_dir=calls_data_dir,
-        database_url=f"sqlite:///{tmp_path / 'calls.db'}",
+        data_dir=data_dir,
+        database_url=f"sqlite:///{database}",
         no_input_timeout_s=4.0,
         audiosocket_host="127.0.0.1",
         audiosocket_port=0,
@@ -91,6 +94,23 @@ async def stack(calls_data_dir: Path, tmp_path: Path) -> AsyncIterator[CallStack
             yield CallStack(runtime, script, simulator)
     finally:
         await simulator.stop()
+
+
+@pytest.fixture
+async def stack(calls_data_dir: Path, tmp_path: Path) -> AsyncIterator[CallStack]:
+    async with open_stack(calls_data_dir, tmp_path / "calls.db") as opened:
+        yield opened
+
+
+async def stored(stack: CallStack, call_id: str) -> CallDetail:
+    """The call's record once the session has ended and the writer has stored it."""
+    async with asyncio.timeout(20):
+        while True:
+            assert stack.writer.flush(10), "the writer could not reach the database"
+            detail = stack.writer.repository.get_call(call_id)
+            if detail is not None:
+                return detail
+            await asyncio.sleep(0.1)
 
 
 async def wait_quiet(call: SimulatedCall, quiet_s: float = 0.5, timeout: float = 30.0) -> None:

@@ -74,26 +74,6 @@ async def test_department_request_is_transferred_with_setvar_then_redirect(
     assert detail.call.department == "waste"
 
 
-async def test_the_assistant_closes_its_half_at_the_redirect_not_at_the_dial_result(
-    stack: CallStack,
-) -> None:
-    # Issue 12 item 5: the assistant kept AudioSocket open (CLOSE-WAIT) until the dial
-    # result came, 16.8 s after an answered Redirect and 36.8 s after a no-answer.
-    stack.simulator.set_timing(ring_time=60.0)  # the department rings; nobody answers yet
-    stack.simulator.set_department("2003", DepartmentBehaviour.NO_ANSWER)
-    call = await stack.simulator.place_call("0470222333")
-    await wait_quiet(call)
-    await say(stack, call, "mes sacs poubelles n ont pas été ramassés ce matin")
-    await call.wait_assistant_closed(20)
-    assert call.transfers == [f"{contract.DEPARTMENTS_CONTEXT},2003,1"]
-    results = [e for e in call.events if e.headers.get("UserEvent") == "VoicebotDialResult"]
-    assert results == [], "closed only once the dial result came"
-    await call.hangup()  # the caller gives up while it rings: CANCEL from the h extension
-    detail = await _stored(stack, str(call.call_id))
-    assert [(t.target, t.dial_status) for t in detail.transfers] == [("waste", "CANCEL")]
-    assert detail.call.outcome == CallOutcome.ABANDONED
-
-
 async def test_busy_department_falls_back_to_the_operator(stack: CallStack) -> None:
     stack.simulator.set_department("2003", DepartmentBehaviour.BUSY)
     call = await stack.simulator.place_call("0470111222")

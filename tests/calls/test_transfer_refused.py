@@ -16,7 +16,7 @@ import pytest
 
 from tests.reliability.harness import answered_by
 from voicebot.calls.control import CallControl
-from voicebot.dialog import Transfer
+from voicebot.dialog import PromptBook, Transfer
 from voicebot.records import CallOutcome
 from voicebot.telephony import contract
 
@@ -66,6 +66,15 @@ async def test_a_transfer_the_wire_refuses_still_reaches_the_operator_with_a_tru
             assert stack.writer.flush(10)
             await asyncio.sleep(0.1)
     assert detail.call.outcome == CallOutcome.OPERATOR
+    # Nothing was sent, so AudioSocket was still open: the caller heard why (issue 12
+    # item 4: an apology only when it can be heard), and the record holds what was said.
+    apology = PromptBook(stack.services.kb).transfer_failed("fr")
+    assert [(t.intent, t.reply_text) for t in detail.turns][-1] == (
+        "transfer_failed",
+        apology.text,
+    )
+    audio = await stack.services.tts.get(apology.text, "fr", apology.key)
+    assert audio.pcm[: 2 * 16000] in call.received_audio()
     first, second = detail.transfers
     assert (first.target, first.dial_status, first.fallback) == ("waste", "CHANUNAVAIL", "operator")
     assert (second.target, second.extension) == ("operator", contract.DEFAULT_OPERATOR_EXTEN)

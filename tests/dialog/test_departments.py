@@ -391,6 +391,46 @@ def test_a_transfer_the_pbx_cannot_take_is_left_to_the_dialplan_for_the_operator
     validate_record(record)
 
 
+def test_a_transfer_refused_while_the_caller_still_hears_the_assistant_is_apologised_for() -> None:
+    call = Call(city_kb(), MONDAY_MORNING)
+    call.say(REQUEST, decision("population"))
+    call.played()
+    refused = TransferImpossible(at=call.later(1), reason="AMI not connected", audible=True)
+    actions = call.send(refused)
+    # Nothing was sent, AudioSocket is still open: the apology is heard, then the dialplan.
+    assert keys(actions) == ["transfer_failed"]
+    assert texts(actions) == [
+        "Excusez-moi, ce transfert n'a pas pu se faire. Je vous mets en relation avec l'accueil."
+    ]
+    assert "ReturnToDialplan" not in kinds(actions)
+    turn = turn_of(actions)
+    assert (turn.intent, turn.action, turn.reply_text) == (
+        "transfer_failed",
+        "operator",
+        texts(actions)[0],
+    )
+    assert kinds(call.played()) == ["ReturnToDialplan"]
+    record = record_of(call.dial_result(TransferStatus.ANSWER))
+    assert [(t.target, t.dial_status, t.fallback) for t in record.transfers] == [
+        ("population", TransferStatus.CHANUNAVAIL, "operator"),
+        ("operator", TransferStatus.ANSWER, None),
+    ]
+    assert record.outcome is CallOutcome.OPERATOR
+    validate_record(record)
+
+
+def test_a_caller_hanging_up_during_the_apology_is_not_counted_for_the_operator() -> None:
+    call = Call(city_kb(), MONDAY_MORNING)
+    call.say(REQUEST, decision("population"))
+    call.played()
+    call.send(TransferImpossible(at=call.later(1), reason="AMI not connected", audible=True))
+    record = record_of(call.hang_up())
+    assert [(t.target, t.dial_status) for t in record.transfers] == [
+        ("population", TransferStatus.CHANUNAVAIL)
+    ]
+    assert record.outcome is CallOutcome.ABANDONED
+
+
 def test_a_dialplan_fallback_whose_result_never_comes_is_recorded_as_pending_for_the_operator() -> (
     None
 ):

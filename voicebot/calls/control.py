@@ -92,6 +92,11 @@ class CallControl(Protocol):
         """The assistant ends the call itself: the dialplan must not fall back."""
         ...
 
+    async def still_on_line(self, call_id: str, grace: float) -> bool:
+        """After AudioSocket ended without the assistant asking: True when the caller is
+        still there (the dialplan goes on), False when the call's channel hung up."""
+        ...
+
     def forget(self, call_id: str) -> None:
         """Drop what is tracked for a finished call."""
         ...
@@ -243,6 +248,28 @@ class AmiCallControl:
             )
         except AmiError as exc:
             _LOGGER.warning("call=%s cannot mark done: %s", call_id, exc)
+
+    async def still_on_line(self, call_id: str, grace: float) -> bool:
+        """Tell a caller who hung up from Asterisk ending AudioSocket by itself.
+
+        A hang-up closes AudioSocket 0.4-0.9 ms before the channel's Hangup event (the
+        recorded 22.10.1): no Hangup within ``grace`` seconds (longer while the connector
+        still works through a backlog of events) means the channel is up and the dialplan
+        is putting the caller through to the operator; a dial result means it already did.
+        Without a connection nothing can be known: the caller is taken as gone.
+        """
+        if not self._ami.connected:
+            return False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._backlog_wait_s
+        while True:
+            try:
+                found = await self._directory.wait_dial_result_or_hangup(call_id, grace)
+            except TimeoutError:
+                if self._ami.events_pending and loop.time() < deadline:
+                    continue
+                return self._ami.connected
+            return not isinstance(found, ChannelHangup)
 
     async def _with_reconnect(
         self, call_id: str, what: str, send: Callable[[], Awaitable[None]]

@@ -5,6 +5,9 @@ Everything time-based runs on the event loop's clock, never on a count of frames
 Asterisk sends no audio at all during some silences. A closed TCP connection is the
 normal end of a call (Asterisk sends no hangup message), and after a transfer it is the
 Redirect taking effect: the session then waits for the dial result on the AMI side.
+When Asterisk ends AudioSocket by itself (its inactivity timeout) the caller is still
+there and the dialplan puts them through to the operator: AMI tells that from a hang-up,
+and the session follows that dial too.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from voicebot.calls.recognition import CallRecognizer
 from voicebot.calls.services import CallServices
 from voicebot.dialog import (
     Action,
+    AudioTakenByDialplan,
     BargeIn,
     CallStarted,
     Dialog,
@@ -61,7 +65,7 @@ from voicebot.speech.endpointing import Endpointer, EndpointEvent, EndpointEvent
 from voicebot.speech.vad import BargeInDetector
 from voicebot.speech.voicing import VoicedFrames
 from voicebot.telephony.ami_types import AmiError
-from voicebot.telephony.audiosocket import AudioSocketConnection
+from voicebot.telephony.audiosocket import AudioSocketConnection, CloseReason
 from voicebot.telephony.audiosocket_codec import AudioMessage, DtmfMessage, HangupMessage
 
 _LOGGER = logging.getLogger(__name__)
@@ -73,6 +77,12 @@ TICK_S = 1.0
 PREROLL_FRAMES = 15
 """Audio kept before speech is confirmed (300 ms), so the first syllable is recognised."""
 SPEECH_PROBABILITY = 0.5
+HANGUP_AFTER_CLOSE_S = 2.0
+"""How long the channel's Hangup may lag the end of AudioSocket when the caller hung up
+(under a millisecond recorded): past it, the caller is still there."""
+_ASSISTANT_CLOSED = frozenset(
+    {CloseReason.LOCAL_CLOSE, CloseReason.LOCAL_HANGUP, CloseReason.SERVER_STOP}
+)
 
 
 class CallSession:
@@ -177,10 +187,12 @@ class CallSession:
             await self._on_clock(now)
 
     async def _finish_after_audio(self) -> None:
-        """The connection is gone: a transfer taking effect, or the caller hanging up."""
+        """The connection is gone: a transfer taking effect, the caller hanging up, or
+        Asterisk ending AudioSocket by itself."""
+        await self._follow_audio_taken()
         while self._record is None:
             if self._pending:
-                await self._handle(self._pending.popleft())
+                await self._handle(self._next_pending())
                 continue
             control = self._services.control
             if self._transfer_pending and control is not None:
@@ -194,6 +206,33 @@ class CallSession:
                     )
                     continue
             await self._handle(Hangup(at=self._now()))
+
+    async def _follow_audio_taken(self) -> None:
+        """Asterisk ended AudioSocket while nothing asked it to (no Redirect, no 0x00, not
+        our close): unless the channel hangs up at once, the dialplan is putting the caller
+        through to the operator, which the record must say rather than "abandoned"."""
+        control = self._services.control
+        reason = self._conn.close_reason
+        if (
+            self._record is not None
+            or self._transfer_pending
+            or control is None
+            or self._channel is None
+            or reason is None
+            or reason in _ASSISTANT_CLOSED
+        ):
+            return
+        ended_at = self._now()
+        if not await control.still_on_line(self._call_id, HANGUP_AFTER_CLOSE_S):
+            return
+        _LOGGER.warning(
+            "call=%s Asterisk ended AudioSocket by itself (%s) with the caller still on the "
+            "line: the dialplan puts the call through to the operator",
+            self._call_id,
+            reason,
+        )
+        await self._handle(AudioTakenByDialplan(at=ended_at))
+        self._transfer_pending = True
 
     # --- inbound audio and the clock ----------------------------------------------------
 
@@ -216,9 +255,16 @@ class CallSession:
                 await self._recognizer.accept(frame)
             self._preroll.clear()
 
+    def _next_pending(self) -> Event:
+        event = self._pending.popleft()
+        if isinstance(event, TransferImpossible) and event.audible and self._conn.closed:
+            # The line went meanwhile: an apology would be recorded but never heard.
+            event = replace(event, audible=False)
+        return event
+
     async def _on_clock(self, now: float) -> None:
         while self._pending and self._record is None:
-            await self._handle(self._pending.popleft())
+            await self._handle(self._next_pending())
         for event in self._endpointer.tick(self._loop.time()):
             await self._on_endpoint(event, self._loop.time())
         if now >= self._next_tick and self._record is None:
@@ -416,7 +462,9 @@ class CallSession:
             action.extension,
             reason,
         )
-        self._pending.append(TransferImpossible(at=self._now(), reason=reason))
+        self._pending.append(
+            TransferImpossible(at=self._now(), reason=reason, audible=not self._conn.closed)
+        )
 
     async def _return_to_dialplan(self) -> None:
         """Close AudioSocket without VB_DONE: the dialplan dials the operator and reports

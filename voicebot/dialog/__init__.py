@@ -22,6 +22,7 @@ from voicebot.dialog.actions import (
 )
 from voicebot.dialog.config import DialogConfig
 from voicebot.dialog.events import (
+    AudioTakenByDialplan,
     BargeIn,
     CallStarted,
     DialogError,
@@ -41,6 +42,7 @@ from voicebot.dialog.prompts import DYNAMIC_PROMPT_KEYS, PromptBook, PromptKey, 
 __all__ = [
     "DYNAMIC_PROMPT_KEYS",
     "Action",
+    "AudioTakenByDialplan",
     "BargeIn",
     "CallStarted",
     "Dialog",

@@ -110,6 +110,18 @@ class TransferImpossible:
     at: datetime
     reason: str
     """What failed, for the log and the live events."""
+    audible: bool = False
+    """The caller still hears the assistant (AudioSocket open): an apology can be said
+    before the dialplan takes over. False once the line is gone: nothing is said."""
+
+
+@dataclass(frozen=True, slots=True)
+class AudioTakenByDialplan:
+    """Asterisk ended AudioSocket by itself (its 2 s inactivity timeout, a stream it could
+    not read) and the caller is still on the line: the dialplan, finding no ``VB_DONE``,
+    puts the caller through to the operator and reports that dial like a transfer's."""
+
+    at: datetime
 
 
 Event = (
@@ -120,6 +132,7 @@ Event = (
     | Hangup
     | TransferResult
     | TransferImpossible
+    | AudioTakenByDialplan
     | PlaybackFinished
     | BargeIn
     | Tick

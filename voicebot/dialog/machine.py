@@ -31,6 +31,7 @@ from voicebot.dialog.actions import (
 )
 from voicebot.dialog.config import DialogConfig
 from voicebot.dialog.events import (
+    AudioTakenByDialplan,
     BargeIn,
     CallStarted,
     DialogError,
@@ -136,6 +137,8 @@ class Dialog:
         """Why the call goes to the target of the coming transfer."""
         self._plan_to_tell = False
         """A transfer was decided in this step: ``TransferPlanned`` goes out first."""
+        self._returning = False
+        """Leave the call to the dialplan once the apology has been played."""
         self._close_reason = CallEnding.GOODBYE
         self._failures = 0
         self._menu_failures = 0
@@ -199,6 +202,8 @@ class Dialog:
                 self._on_transfer_result(event)
             case TransferImpossible():
                 self._on_transfer_impossible(event)
+            case AudioTakenByDialplan():
+                self._on_audio_taken(event)
             case PlaybackFinished():
                 self._on_playback_finished(event)
             case BargeIn():
@@ -355,7 +360,7 @@ class Dialog:
             turn.action = TurnAction.ANSWER_INTERRUPTED
             ending = CallEnding.HANGUP_DURING_ANSWER
         self._out.forget_plays()
-        self._planned = None
+        self._planned, self._returning = None, False
         self._end(event.at, ending)
 
     def _on_transfer_result(self, event: TransferResult) -> None:
@@ -391,17 +396,47 @@ class Dialog:
         self._log.transfer_finished(TransferStatus.CHANUNAVAIL)
         self._log.transfer_fallback(OPERATOR)
         self._reason = TransferReason.UNREACHABLE
+        turn = self._out.begin_turn(event.at, DialogIntent.TRANSFER_FAILED)
+        turn.action = TurnAction.OPERATOR
+        self._out.actions.append(TransferPlanned(self._transfer(OPERATOR)))
+        if event.audible:
+            # Nothing was sent: the caller still hears the assistant, so they are told
+            # before the dialplan takes over (after a Redirect nothing would be heard).
+            self._say(self.prompts.transfer_failed(self._language), interruptible=False)
+            self._returning = True
+            self._state = DialogState.ANNOUNCING
+            return
+        self._return_to_dialplan(event.at)
+
+    def _return_to_dialplan(self, at: datetime) -> None:
+        self._log.transfer_requested(
+            OPERATOR, self.kb.operator.extension, at, TransferReason.UNREACHABLE
+        )
+        self._out.actions.append(ReturnToDialplan())
+        self._state = DialogState.TRANSFERRING
+
+    def _on_audio_taken(self, event: AudioTakenByDialplan) -> None:
+        """The PBX took the caller away from the assistant (not a hang-up): whatever was
+        playing or planned is gone, and the dialplan's operator dial is followed like a
+        transfer, so that the record says where the caller went."""
+        if self._state is DialogState.TRANSFERRING:
+            return  # a transfer is already under way: its result is what counts
+        self._out.forget_plays()
+        self._planned, self._returning = None, False
+        self._reason = TransferReason.UNREACHABLE
+        self._out.actions.append(TransferPlanned(self._transfer(OPERATOR)))
         self._log.transfer_requested(
             OPERATOR, self.kb.operator.extension, event.at, TransferReason.UNREACHABLE
         )
-        turn = self._out.begin_turn(event.at, DialogIntent.TRANSFER_FAILED)
-        turn.action = TurnAction.OPERATOR
-        self._out.actions.extend((TransferPlanned(self._transfer(OPERATOR)), ReturnToDialplan()))
+        self._state = DialogState.TRANSFERRING
 
     def _on_playback_finished(self, event: PlaybackFinished) -> None:
         if not self._out.finished(event.play_id):
             return
-        if self._state is DialogState.ANNOUNCING and self._planned is not None:
+        if self._state is DialogState.ANNOUNCING and self._returning:
+            self._returning = False
+            self._return_to_dialplan(event.at)
+        elif self._state is DialogState.ANNOUNCING and self._planned is not None:
             transfer = self._transfer(self._planned)
             self._planned = None
             self._log.transfer_requested(

@@ -49,6 +49,7 @@ class PromptKey(StrEnum):
     FAQ_DETAILS = "faq_details"  # :<faq id>, the rest of the answer
     OFFER_DETAILS = "offer_details"
     TRANSFER = "transfer"  # :<department id | operator>
+    TRANSFER_FAILED = "transfer_failed"
     CLOSED = "closed"  # :<department id | operator>
     OFFER_FAQ = "offer_faq"  # :<faq id>
     OFFER_OPERATOR = "offer_operator"
@@ -229,6 +230,12 @@ class PromptBook:
         text = TEXTS[language].transfer.format(name=self.target_name(target, language))
         return Prompt(f"{PromptKey.TRANSFER}:{target}", language, text)
 
+    def transfer_failed(self, language: str) -> Prompt:
+        """Said when the PBX could not be asked to transfer, before the dialplan puts the
+        caller through to the operator desk."""
+        text = TEXTS[language].transfer_failed.format(name=self.target_name(OPERATOR, language))
+        return Prompt(PromptKey.TRANSFER_FAILED.value, language, text)
+
     def closed(self, target: str, language: str) -> Prompt:
         """The target is closed, with its weekly opening hours."""
         texts = TEXTS[language]
@@ -339,6 +346,7 @@ class PromptBook:
                 self.max_duration(lang),
                 self.holiday_today(lang),
                 self.offer_operator(lang),
+                self.transfer_failed(lang),
             ]
             prompts.append(self.menu(lang))
             prompts += [self.menu(lang, group) for group in self.keypad.groups]

@@ -48,6 +48,7 @@ class Texts:
     exception_closed: str
     exception_hours: str  # {ranges}
     transfer: str  # {name}
+    transfer_failed: str  # {name}: the operator desk, which the dialplan dials instead
     closed: str  # {name}
     closed_schedule: str  # {schedule}
     offer_faq: str  # {title}
@@ -96,6 +97,9 @@ TEXTS: dict[str, Texts] = {
         exception_closed="Aujourd'hui, exceptionnellement, le service est fermé.",
         exception_hours="Aujourd'hui, exceptionnellement, le service est ouvert {ranges}.",
         transfer="Je vous mets en relation avec {name}. Restez en ligne, s'il vous plaît.",
+        transfer_failed=(
+            "Excusez-moi, ce transfert n'a pas pu se faire. Je vous mets en relation avec {name}."
+        ),
         closed=(
             "Je ne peux pas vous mettre en relation avec {name} pour le moment : "
             "le service est fermé."
@@ -145,6 +149,7 @@ TEXTS: dict[str, Texts] = {
         exception_closed="Vandaag is de dienst uitzonderlijk gesloten.",
         exception_hours="Vandaag is de dienst uitzonderlijk open {ranges}.",
         transfer="Ik verbind u door met {name}. Blijf aan de lijn, alstublieft.",
+        transfer_failed="Excuseer, dat doorverbinden is niet gelukt. Ik verbind u door met {name}.",
         closed="Ik kan u nu niet doorverbinden met {name}, want de dienst is gesloten.",
         closed_schedule="De openingsuren zijn {schedule}.",
         offer_faq=(
@@ -190,6 +195,7 @@ TEXTS: dict[str, Texts] = {
         exception_closed="Today, exceptionally, it is closed.",
         exception_hours="Today, exceptionally, it is open {ranges}.",
         transfer="I am putting you through to {name}. Please stay on the line.",
+        transfer_failed="Sorry, that transfer did not work. I am putting you through to {name}.",
         closed="I cannot put you through to {name} right now, because it is closed.",
         closed_schedule="It is open {schedule}.",
         offer_faq=(
@@ -247,6 +253,10 @@ TEXTS: dict[str, Texts] = {
         exception_closed="Heute ist ausnahmsweise geschlossen.",
         exception_hours="Heute ist ausnahmsweise {ranges} geöffnet.",
         transfer="Ich verbinde Sie weiter, zuständig ist {name}. Bitte bleiben Sie am Apparat.",
+        transfer_failed=(
+            "Entschuldigung, diese Weiterleitung hat nicht geklappt. "
+            "Ich verbinde Sie weiter, zuständig ist {name}."
+        ),
         closed="Leider ist {name} gerade geschlossen.",
         closed_schedule="Die Öffnungszeiten sind {schedule}.",
         offer_faq=(
