@@ -58,6 +58,20 @@ class Projection:
     ordered: list[Step] = field(default_factory=list)
     departments: Counter[str] = field(default_factory=Counter)
     """Causes of the department legs' Hangups."""
+    kinds: Counter[str] = field(default_factory=Counter)
+    """Every event the voicebot user received, by name (UserEvents by their kind), the
+    test phones' E2EPhone apart: nothing more reaches it than on the real PBX."""
+    read: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)
+    """(event kind, the fields the project reads that it carries)."""
+
+
+READ_FIELDS = {
+    "UserEvent VoicebotCall": ("UUID", "Channel", "Uniqueid", "Linkedid", "CallerIDNum"),
+    "UserEvent VoicebotDialResult": ("UUID", "DialStatus", "Target"),
+    "Hangup": ("Channel", "Uniqueid", "Linkedid", "Cause", "Cause-txt"),
+    "CoreShowChannelsComplete": ("EventList", "ListItems"),
+}
+"""What voicebot/telephony/channels.py and ami.py read from each event."""
 
 
 Get = Callable[[str], str | None]
@@ -68,6 +82,11 @@ def project(events: list[tuple[str, Get]]) -> Projection:
     out = Projection()
     uniqueid = channel = linkedid = None
     for name, get in events:
+        kind = f"UserEvent {get('UserEvent')}" if name == "UserEvent" else name
+        if kind != "UserEvent E2EPhone":
+            out.kinds[kind] += 1
+            present = tuple(f for f in READ_FIELDS.get(kind, ()) if get(f) is not None)
+            out.read.add((kind, present))
         if name == "CoreShowChannelsComplete":
             out.ordered.append((name, get("ListItems") or ""))
         elif name == "UserEvent" and get("UserEvent") == contract.UserEventName.CALL:
@@ -113,6 +132,8 @@ class Assistant:
         self.script = script
         self.received: list[AudioSocketMessage] = []
         self.close_reason: CloseReason | None = None
+        self.hangups_sent = 0
+        """0x00 messages the assistant sent."""
         self.done = asyncio.Event()
         self.ami: AmiClient | None = None
         self.control: AmiCallControl | None = None
@@ -127,6 +148,10 @@ class Assistant:
             await reading
             self.close_reason = conn.close_reason
             self.done.set()
+
+    async def hear_the_caller(self) -> None:
+        """Let a live caller's frames come first, as their request did in the capture."""
+        await wait_for(lambda: len(self.received) >= 10)
 
     async def _read(self, conn: AudioSocketConnection) -> None:
         async for message in conn:
@@ -156,7 +181,16 @@ class Assistant:
         caller = await self.control.caller(str(conn.call_id))
         assert caller is not None
         await self.control.mark_done(str(conn.call_id), caller.channel)
+        await self.hang_up(conn)
+
+    async def hang_up(self, conn: AudioSocketConnection) -> None:
+        """Send 0x00 (Asterisk answers with its FIN)."""
+        self.hangups_sent += 1
         await conn.send_hangup()
+
+
+Run = tuple[Projection, Assistant]
+"""What a scenario gives: the voicebot user's events and the assistant's AudioSocket side."""
 
 
 async def fake_assistant(message: bytes) -> asyncio.Server:
@@ -247,7 +281,7 @@ async def play_and_hang_up(call: SimulatedCall, seconds: float) -> None:
 # --- the scenarios ------------------------------------------------------------------------
 
 
-async def run_greeting() -> tuple[Projection, Assistant]:
+async def run_greeting() -> Run:
     async def script(a: Assistant, conn: AudioSocketConnection) -> None:
         conn.play(b"\x10\x00" * 8000)  # the greeting
 
@@ -260,9 +294,9 @@ async def run_greeting() -> tuple[Projection, Assistant]:
     return simulated(events), assistant
 
 
-async def run_faq() -> tuple[Projection, Assistant]:
+async def run_faq() -> Run:
     async def script(a: Assistant, conn: AudioSocketConnection) -> None:
-        await wait_for(lambda: len(a.received) >= 10)  # the live caller's silence frames
+        await a.hear_the_caller()
         await a.finish(conn)
 
     assistant = Assistant(script)
@@ -273,9 +307,10 @@ async def run_faq() -> tuple[Projection, Assistant]:
     return simulated(events), assistant
 
 
-def run_transfer(exten: str, digit: str | None = None) -> Callable[[], Awaitable[Projection]]:
-    async def run() -> Projection:
+def run_transfer(exten: str, digit: str | None = None) -> Callable[[], Awaitable[Run]]:
+    async def run() -> Run:
         async def script(a: Assistant, conn: AudioSocketConnection) -> None:
+            await a.hear_the_caller()
             if digit is not None:
                 await wait_for(lambda: any(isinstance(m, DtmfMessage) for m in a.received))
             target = contract.OPERATOR_TARGET if exten == "1000" else "waste"
@@ -286,18 +321,18 @@ def run_transfer(exten: str, digit: str | None = None) -> Callable[[], Awaitable
             call = await sim.place_local_call("0470000103", "Citoyen e2e")
             call.start_media()
             if digit is not None:
+                await assistant.hear_the_caller()
                 await call.send_dtmf(digit)
             await call.wait_ended(5)
-        return simulated(events)
+        return simulated(events), assistant
 
     return run
 
 
-def run_failed_transfer(
-    exten: str, behaviour: DepartmentBehaviour
-) -> Callable[[], Awaitable[Projection]]:
-    async def run() -> Projection:
+def run_failed_transfer(exten: str, behaviour: DepartmentBehaviour) -> Callable[[], Awaitable[Run]]:
+    async def run() -> Run:
         async def script(a: Assistant, conn: AudioSocketConnection) -> None:
+            await a.hear_the_caller()
             await a.transfer(conn, "civil_status", exten)
             # The assistant's operator fallback, as after VoicebotDialResult BUSY/NOANSWER.
             assert await a.transfer(conn, contract.OPERATOR_TARGET, "1000") == "ANSWER"
@@ -308,13 +343,14 @@ def run_failed_transfer(
             call = await sim.place_local_call("0470000104", "Citoyen e2e")
             call.start_media()
             await call.wait_ended(8)
-        return simulated(events)
+        return simulated(events), assistant
 
     return run
 
 
-async def run_cancel() -> Projection:
+async def run_cancel() -> Run:
     async def script(a: Assistant, conn: AudioSocketConnection) -> None:
+        await a.hear_the_caller()
         assert await a.transfer(conn, "urban_planning", "2004") == "CANCEL"
 
     assistant = Assistant(script)
@@ -326,10 +362,10 @@ async def run_cancel() -> Projection:
         await call.hangup()  # 4 s into the ringing in the capture
         await call.wait_ended(5)
         await assistant.done.wait()
-    return simulated(events)
+    return simulated(events), assistant
 
 
-async def run_hangup() -> Projection:
+async def run_hangup() -> Run:
     async def script(a: Assistant, conn: AudioSocketConnection) -> None:
         conn.play(b"\x10\x00" * 80000)  # the answer, cut by the caller hanging up
 
@@ -338,10 +374,11 @@ async def run_hangup() -> Projection:
         call = await sim.place_local_call("0470000106", "Citoyen e2e")
         await play_and_hang_up(call, 0.4)
         await call.wait_ended(5)
-    return simulated(events)
+        await assistant.done.wait()
+    return simulated(events), assistant
 
 
-async def run_mute() -> Projection:
+async def run_mute() -> Run:
     async def script(a: Assistant, conn: AudioSocketConnection) -> None:
         conn.play(b"\x10\x00" * 1600)  # the greeting, then nothing (no keep-alive then)
 
@@ -356,19 +393,20 @@ async def run_mute() -> Projection:
         assert call.ended_by_inactivity
         await call.hangup()  # Wait(25) of the caller leg ends
         await call.wait_ended(5)
-    return simulated(events)
+        await assistant.done.wait()
+    return simulated(events), assistant
 
 
 def run_to_operator(
     *, refuse: bool = False, hangup: bool = False, fake: bytes | None = None
-) -> Callable[[], Awaitable[Projection]]:
+) -> Callable[[], Awaitable[Run]]:
     """The assistant unreachable, leaving without VB_DONE (closing, or 0x00), or a fake one
     sending what Asterisk refuses: each time the dialplan hands the caller to the operator."""
 
-    async def run() -> Projection:
+    async def run() -> Run:
         async def script(a: Assistant, conn: AudioSocketConnection) -> None:
             if hangup:
-                await conn.send_hangup()
+                await a.hang_up(conn)
             else:
                 await conn.close()
 
@@ -382,13 +420,14 @@ def run_to_operator(
             await wait_for(lambda: answered(call))
             await call.hangup()
             await call.wait_ended(5)
-        return simulated(events)
+        return simulated(events), assistant
 
     return run
 
 
-async def run_after_restart() -> Projection:
+async def run_after_restart() -> Run:
     async def script(a: Assistant, conn: AudioSocketConnection) -> None:
+        await a.hear_the_caller()
         await a.finish(conn)
 
     assistant = Assistant(script)
@@ -402,17 +441,14 @@ async def run_after_restart() -> Projection:
         call = await sim.place_local_call("0470000109", "Citoyen e2e")
         call.start_media()
         await call.wait_ended(5)
-    return simulated(events)
+        await assistant.done.wait()
+    return simulated(events), assistant
 
 
-async def _projection_of(run: Callable[[], Awaitable[tuple[Projection, Assistant]]]) -> Projection:
-    return (await run())[0]
-
-
-SCENARIOS: dict[str, Callable[[], Awaitable[Projection]]] = {
-    "greeting": lambda: _projection_of(run_greeting),
-    "faq": lambda: _projection_of(run_faq),
-    "after-reload": lambda: _projection_of(run_faq),
+SCENARIOS: dict[str, Callable[[], Awaitable[Run]]] = {
+    "greeting": run_greeting,
+    "faq": run_faq,
+    "after-reload": run_faq,
     "transfer": run_transfer("2003"),
     "utf8": run_transfer("2003"),
     "dtmf3": run_transfer("2003", "3"),
@@ -437,26 +473,49 @@ SCENARIOS: dict[str, Callable[[], Awaitable[Projection]]] = {
 async def test_the_simulator_sends_the_voicebot_user_what_asterisk_22_sent(name: str) -> None:
     want = recorded(name)
     async with asyncio.timeout(30):
-        got = await SCENARIOS[name]()
+        got, _ = await SCENARIOS[name]()
     assert got.ordered == want.ordered
     assert got.departments == want.departments
+    assert got.kinds == want.kinds
+    assert got.read == want.read
 
 
-@pytest.mark.parametrize("name", ["greeting", "faq"])
-async def test_audiosocket_streams_look_like_the_recorded_ones(name: str) -> None:
-    runner = run_greeting if name == "greeting" else run_faq
+def _audiosocket_shape(kinds: list[str], sizes: list[int], dtmf: list[bytes]) -> dict[str, object]:
+    """What of a connection's inbound stream the project depends on."""
+    return {
+        "not audio": [kind for kind in kinds if kind != "audio"],
+        "dtmf": dtmf,
+        "audio": bool(sizes),
+        "sizes before the last": sorted(set(sizes[:-1])),
+        "short last frame": bool(sizes) and sizes[-1] < 320,
+    }
+
+
+@pytest.mark.parametrize("name", traces.audiosocket_calls())
+async def test_each_recorded_audiosocket_stream_is_what_the_simulator_sends(name: str) -> None:
+    """The UUID first (taken by the server), 320-byte frames, a short last one only after
+    a Playback(), the recorded DTMF, no frames at all from a leg without media, and the
+    end: a FIN from Asterisk, never a 0x00; the assistant's 0x00 where the app sent one."""
     async with asyncio.timeout(30):
-        _, assistant = await runner()
+        _, assistant = await SCENARIOS[name]()
     trace = traces.load_audiosocket(name)
-    sizes = [len(m.pcm) for m in assistant.received if isinstance(m, AudioMessage)]
-    recorded_sizes = [line.length for line in trace.inbound() if line.kind == "audio"]
-    assert set(sizes[:-1]) == set(recorded_sizes[:-1]) == {320}
-    # After a Playback() the last frame is short (276 bytes recorded); a live leg's is not.
-    assert (sizes[-1] < 320) == (recorded_sizes[-1] < 320)
-    assert {type(m).__name__ for m in assistant.received} <= {"AudioMessage", "DtmfMessage"}
-    # Asterisk ends with a FIN, never a 0x00 (and answers ours with its FIN).
-    assert trace.end.how == "fin" and trace.end.by == "asterisk"
+    inbound = trace.inbound()
+    assert inbound[0].kind == "uuid"
+    want = _audiosocket_shape(
+        [line.kind for line in inbound[1:]],
+        [line.length for line in inbound if line.kind == "audio"],
+        [line.payload or b"" for line in inbound if line.kind == "dtmf"],
+    )
+    got = _audiosocket_shape(
+        [type(m).__name__.removesuffix("Message").lower() for m in assistant.received],
+        [len(m.pcm) for m in assistant.received if isinstance(m, AudioMessage)],
+        [m.digit.encode() for m in assistant.received if isinstance(m, DtmfMessage)],
+    )
+    assert got == want
+    assert (trace.end.how, trace.end.by) == ("fin", "asterisk")
     assert assistant.close_reason in (CloseReason.PEER_CLOSED, CloseReason.LOCAL_HANGUP)
+    app_hangups = sum(1 for line in trace.outbound() if line.kind == "hangup")
+    assert assistant.hangups_sent == app_hangups
 
 
 async def test_events_carry_the_recorded_headers_in_the_recorded_order() -> None:
