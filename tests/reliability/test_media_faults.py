@@ -51,10 +51,11 @@ class Fault:
 
 async def raw_connection(
     bot: Bot, *, receive_buffer: int | None = None
-) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, str]:
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, SimulatedCall]:
     """A bare AudioSocket client that has sent the UUID of a call the simulated dialplan
     announced (the assistant takes no other)."""
-    call_id = bot.simulator.announce_call("0471000009").call_id
+    call = bot.simulator.announce_call("0471000009")
+    call_id = call.call_id
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if receive_buffer is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
@@ -64,19 +65,22 @@ async def raw_connection(
     reader, writer = await asyncio.open_connection(sock=sock)
     writer.write(encode(UuidMessage(call_id)) + FRAME * 5)
     await writer.drain()
-    return reader, writer, str(call_id)
+    return reader, writer, call
 
 
 async def reset_mid_frame(bot: Bot) -> Fault:
-    """Half a frame, then a TCP reset (SO_LINGER 0)."""
-    _, writer, call_id = await raw_connection(bot)
+    """Half a frame, then a TCP reset (SO_LINGER 0) as the caller's line drops: the
+    channel's Hangup follows (without it the caller would still be on the line, and the
+    dialplan would put them through to reception)."""
+    _, writer, call = await raw_connection(bot)
     await asyncio.sleep(0.5)
     writer.write(FRAME[:100])
     await writer.drain()
     sock = writer.get_extra_info("socket")
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     writer.transport.abort()
-    return Fault("reset mid-frame", call_id, started=time.monotonic())
+    await call.hangup()
+    return Fault("reset mid-frame", str(call.call_id), call, started=time.monotonic())
 
 
 async def hangup_mid_frame(bot: Bot) -> Fault:
@@ -90,8 +94,8 @@ async def hangup_mid_frame(bot: Bot) -> Fault:
 
 async def half_open(bot: Bot) -> tuple[Fault, asyncio.StreamWriter]:
     """The peer stops reading and writing but keeps TCP open (a tiny receive window)."""
-    _, writer, call_id = await raw_connection(bot, receive_buffer=1024)
-    return Fault("half-open", call_id, started=time.monotonic()), writer
+    _, writer, call = await raw_connection(bot, receive_buffer=1024)
+    return Fault("half-open", str(call.call_id), call, started=time.monotonic()), writer
 
 
 async def one_byte_at_a_time(bot: Bot) -> Fault:
@@ -128,12 +132,14 @@ def check_fault(fault: Fault, stored: StoredCall | None) -> str | None:
         "reset mid-frame": ((), "abandoned"),
         "hangup mid-frame": ((), "abandoned"),
         # Two silences with nothing said: put through to reception (issue 14 item 4). The
-        # half-open peer is no channel the PBX knows, so the Redirect fails and the record
-        # says what the dialplan then does: the operator.
-        "half-open": (("silence", "silence", "transfer_failed"), "operator"),
+        # peer reads nothing, but the PBX knows its channel: the Redirect is taken, the
+        # assistant closes its half at once and follows the dial over AMI (issue 12 item 5).
+        "half-open": (("silence", "silence"), "operator"),
         "one byte at a time": (("dtmf:1",), "transferred"),
         "silent forever": (("silence", "silence"), "operator"),
-        "garbage": ((), "abandoned"),
+        # The assistant closes on a kind it does not know; without VB_DONE the dialplan
+        # puts the caller through to reception, and the record says so (issue 12 item 1).
+        "garbage": ((), "operator"),
     }
     intents, outcome = expected[fault.name]
     if (stored.intents, stored.outcome) != (intents, outcome):
@@ -142,10 +148,10 @@ def check_fault(fault: Fault, stored: StoredCall | None) -> str | None:
         assert fault.call is not None
         if answered_by(fault.call) != DEPARTMENT_EXTEN:
             return f"not put through to {DEPARTMENT_EXTEN}: dialled {answered_by(fault.call)}"
-    if fault.name == "silent forever":
+    if fault.name in ("silent forever", "garbage", "half-open"):
         assert fault.call is not None
         if answered_by(fault.call) != OPERATOR_EXTEN:
-            return f"silent caller not put through to reception: dialled {answered_by(fault.call)}"
+            return f"not put through to reception: dialled {answered_by(fault.call)}"
     return None
 
 
