@@ -95,7 +95,9 @@ def confirmed(kb: KnowledgeBase, embedder: Embedder, cache: Path) -> KnowledgeBa
     links = Router.build(without_links(kb), embedder, cache).links
     assert links is not None, "the catalogue is not installed"
     departments = tuple(
-        dataclasses.replace(d, services=tuple(link.catalogue_id for link in links.of_target(d.id)))
+        dataclasses.replace(
+            d, services=tuple(name for link in links.of_target(d.id) for name in link.declarable)
+        )
         for d in kb.departments
     )
     faq = []

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from voicebot.knowledge.catalogue_loader import load_catalogue
 from voicebot.knowledge.loader import load_kb
+from voicebot.routing import service_parts
 from voicebot.routing.linking import LinkEvidence, resolve_links
 
 DATA = Path(__file__).parent.parent / "data"
@@ -83,3 +86,37 @@ def test_too_few_catalogue_phrases_never_make_a_link() -> None:
         {"waste": {"waste": 1.0}}, {"waste": {"waste": 5}}, {"waste": 3}, {"waste": 30}
     )
     assert resolve_links(KB, CATALOGUE, found).targets_of("waste") == ()
+
+
+def test_a_department_nearest_to_most_of_one_part_holds_that_part(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An identity-documents office: too little of population, but most of its passport part."""
+    monkeypatch.setattr(service_parts, "MIN_PARTS", 1)  # the fixture has one population intent
+    found = LinkEvidence(
+        {"population": {"population": 0.03, "waste": 0.17, "none": 0.8}},
+        {"population": {"population": 4}},
+        {"population": 40},
+        {"population": 30, "waste": 30},
+        {"passport": {"population": 6.0 / 9, "waste": 3.0 / 9}},
+        {"passport": 9},
+    )
+    links = resolve_links(KB, CATALOGUE, found)
+    (link,) = links.of_target("population")
+    assert (link.catalogue_id, link.parts, link.declarable) == (
+        "population",
+        ("passport",),
+        ("passport",),
+    )
+    assert links.holders("population", "passport") == ("population",)
+    assert links.holders("population", None) == ()
+
+
+def test_a_department_may_declare_a_part_of_a_service(tmp_path: Path) -> None:
+    text = (DATA / "kb" / "minimal.yaml").read_text(encoding="utf-8")
+    text = text.replace("    hours: always\n", "    hours: always\n    services: [passport]\n")
+    path = tmp_path / "kb.yaml"
+    path.write_text(text, encoding="utf-8")
+    links = resolve_links(load_kb(path, CATALOGUE), CATALOGUE)
+    assert links.holders("population", "passport") == ("waste",)
+    assert links.holders("population") == ()

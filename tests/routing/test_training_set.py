@@ -8,9 +8,10 @@ import numpy as np
 
 from voicebot.knowledge.catalogue_loader import load_catalogue
 from voicebot.routing.decision import NONE
+from voicebot.routing.facets import DELAY, PRICE, facets, narrow_facets
 from voicebot.routing.index import Example, Origin
 from voicebot.routing.linking import CatalogueLinks, Link
-from voicebot.routing.training_set import drop_overridden, route_catalogue_examples
+from voicebot.routing.training_set import FaqScope, drop_overridden, route_catalogue_examples
 
 CATALOGUE = load_catalogue(Path(__file__).parent.parent / "data" / "catalogue")
 
@@ -59,3 +60,36 @@ def test_a_catalogue_phrase_close_to_a_city_example_of_another_target_is_dropped
     vectors = np.stack([near, far, near]).astype(np.float32)
     keep = drop_overridden(catalogue, vectors, city, near[None, :].astype(np.float32))
     assert keep.tolist() == [False, True, True]
+
+
+def test_a_part_of_a_service_goes_to_the_department_holding_that_part() -> None:
+    links = CatalogueLinks(
+        (
+            Link("population", "formalities", True, 1.0),
+            Link("population", "identity", True, 1.0, ("passport",)),
+        )
+    )
+    phrases = [_phrase("population"), _phrase("population"), _phrase("passport")]
+    routed, _ = route_catalogue_examples(phrases, CATALOGUE, links, [None, "passport", "passport"])
+    assert [e.label for e in routed] == ["formalities", "identity", "identity"]
+
+
+def test_a_price_entry_takes_the_price_questions_of_its_intent_and_no_others() -> None:
+    links = _links(("population", "identity"), ("passport", "faq:price"))
+    scope = FaqScope({"faq:price": frozenset({PRICE})}, {})
+    phrases = [
+        _phrase("passport", "combien coûte un passeport"),
+        _phrase("passport", "il faut un rendez vous pour le passeport"),
+    ]
+    routed, sources = route_catalogue_examples(phrases, CATALOGUE, links, scope=scope)
+    assert [(e.label, sources[i]) for i, e in enumerate(routed)] == [
+        ("faq:price", 0),
+        ("identity", 1),
+    ]
+
+
+def test_an_entry_with_a_general_question_keeps_its_whole_intent() -> None:
+    questions = [("combien coûte un passeport", "fr"), ("comment refaire mon passeport", "fr")]
+    assert narrow_facets(questions) == frozenset()
+    assert narrow_facets(questions[:1]) == {PRICE}
+    assert facets("how long does it take", "en") == {DELAY}

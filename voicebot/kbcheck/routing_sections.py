@@ -29,9 +29,11 @@ def links_section(context: CheckContext) -> Section:
     findings: list[Finding] = []
     for target in _targets(context.kb):
         held = links.of_target(target)
-        declared = [link.catalogue_id for link in held if link.declared]
+        declared = [name for link in held if link.declared for name in link.declarable]
         inferred = [
-            f"{link.catalogue_id} ({link.confidence:.2f})" for link in held if not link.declared
+            f"{', '.join(link.declarable)} ({link.confidence:.2f})"
+            for link in held
+            if not link.declared
         ]
         if declared and target != OPERATOR:
             findings.append(

@@ -29,8 +29,13 @@ def suggestion_yaml(kb: KnowledgeBase, links: CatalogueLinks, gettext: Callable[
                 f"    services: [{', '.join(dept.services)}]  # " + gettext(N_("declared"))
             )
         elif held:
-            ids = ", ".join(link.catalogue_id for link in held)
-            scores = ", ".join(f"{link.confidence:.2f}" for link in held)
+            # A part link lists the intents it holds (what the KB declares), scored once
+            # and followed by the service they are parts of.
+            ids = ", ".join(name for link in held for name in link.declarable)
+            scores = ", ".join(
+                f"{link.confidence:.2f}" + (f" ({link.catalogue_id})" if link.parts else "")
+                for link in held
+            )
             lines.append(f"    services: [{ids}]  # {scores}")
         else:
             lines.append("    # " + gettext(N_("no service found: declare it, or add examples")))

@@ -217,10 +217,13 @@ def _check_links(data: dict[str, Any], fail: Any, catalogue: Catalogue | None) -
             fail((), "the KB links to catalogue services but no catalogue is installed")
         catalogue = load_catalogue()
     services, intents = catalogue.service_ids, catalogue.intent_ids
+    # An intent with a service names a part of that service ("services: [id_card,
+    # passport]" for an identity-documents department): routing/service_parts.py.
+    parts = tuple(i.id for i in catalogue.faq_intents if i.service)
     for index, dept in enumerate(data["departments"]):
         for s_index, service in enumerate(dept.get("services", [])):
-            if service not in services:
-                problem = _unknown_id("catalogue service", service, services)
+            if service not in services and service not in parts:
+                problem = _unknown_id("catalogue service", service, services + parts)
                 fail(("departments", index, "services", s_index), problem)
     for index, entry in enumerate(data["faq"]):
         if "intent" in entry and entry["intent"] not in intents:

@@ -17,7 +17,9 @@ from voicebot.knowledge.catalogue_model import Catalogue
 from voicebot.knowledge.model import KnowledgeBase
 from voicebot.pickle_cache import load_pickle, save_pickle
 from voicebot.routing.catalogue_examples import catalogue_examples, target_profiles
+from voicebot.routing.decision import FAQ_PREFIX
 from voicebot.routing.embedders import Embedder, Matrix
+from voicebot.routing.facets import entry_facets
 from voicebot.routing.index import (
     INDEX_FORMAT,
     Example,
@@ -27,7 +29,8 @@ from voicebot.routing.index import (
     negative_examples,
 )
 from voicebot.routing.linking import CatalogueLinks, LinkEvidence, link_evidence, resolve_links
-from voicebot.routing.training_set import drop_overridden, route_catalogue_examples
+from voicebot.routing.service_parts import part_labels
+from voicebot.routing.training_set import FaqScope, drop_overridden, route_catalogue_examples
 
 
 class _Vectors:
@@ -51,13 +54,21 @@ def build_catalogue_index(
     catalogue: Catalogue,
     cache_dir: Path | None = None,
     infer: bool = True,
+    service_parts: bool = True,
+    faq_facets: bool = True,
 ) -> tuple[ExampleIndex, CatalogueLinks]:
     """The KB's examples, the catalogue's through its links, and the negatives, embedded.
 
-    The result is cached by KB content, catalogue content, model and ``infer``: relabelling
-    and merging eight thousand phrases takes more than the second a cached build may take.
+    ``service_parts``: score and route the parts of broad services (``service_parts.py``);
+    ``faq_facets``: narrow FAQ entries take only their facets' phrases (``facets.py``).
+    Both off: the router as it was before them (the benchmarks run it side by side).
+
+    The result is cached by KB content, catalogue content, model and the three switches:
+    relabelling and merging eight thousand phrases takes more than the second a cached
+    build may take.
     """
-    built_path = _built_path(cache_dir, kb, catalogue, embedder.model_id, infer)
+    switches = (infer, service_parts, faq_facets)
+    built_path = _built_path(cache_dir, kb, catalogue, embedder.model_id, switches)
     cached = load_pickle(built_path)
     if (
         isinstance(cached, tuple)
@@ -66,7 +77,7 @@ def build_catalogue_index(
         and isinstance(cached[1], CatalogueLinks)
     ):
         return cached[0], cached[1]
-    built = _build(kb, embedder, catalogue, cache_dir, infer)
+    built = _build(kb, embedder, catalogue, cache_dir, switches)
     save_pickle(built_path, built)
     return built
 
@@ -76,8 +87,9 @@ def _build(
     embedder: Embedder,
     catalogue: Catalogue,
     cache_dir: Path | None,
-    infer: bool,
+    switches: tuple[bool, bool, bool],
 ) -> tuple[ExampleIndex, CatalogueLinks]:
+    infer, service_parts, faq_facets = switches
     city = kb_examples(kb)
     negatives = negative_examples(kb)
     from_catalogue = catalogue_examples(catalogue, kb.city.languages)
@@ -88,8 +100,18 @@ def _build(
     own = _Vectors([e.text for e in city + profiles], embedder, cache_dir, "kb")
 
     found = None
-    if infer and _leaves_links_open(kb):
-        path = _evidence_path(cache_dir, catalogue, embedder.model_id, kb, profiles)
+    parts: list[str | None] = []
+    infer = infer and _leaves_links_open(kb)
+    declared_parts = any(
+        service in catalogue.intent_ids for d in kb.departments for service in d.services
+    )
+    if service_parts and (infer or declared_parts):
+        catalogue_index = ExampleIndex.from_examples(
+            from_catalogue, shared.of(from_catalogue), embedder.model_id, "catalogue"
+        )
+        parts = part_labels(catalogue, catalogue_index)
+    if infer:
+        path = _evidence_path(cache_dir, catalogue, embedder.model_id, kb, profiles, service_parts)
         cached = load_pickle(path)
         if isinstance(cached, LinkEvidence):
             found = cached
@@ -100,11 +122,12 @@ def _build(
             profile_index = ExampleIndex.from_examples(
                 profiles, own.of(profiles), embedder.model_id, "profiles"
             )
-            found = link_evidence(catalogue, catalogue_index, profile_index)
+            found = link_evidence(catalogue, catalogue_index, profile_index, parts)
             save_pickle(path, found)
-    links = resolve_links(kb, catalogue, found)
+    links = resolve_links(kb, catalogue, found, faq_facets)
 
-    routed, sources = route_catalogue_examples(from_catalogue, catalogue, links)
+    scope = _faq_scope(kb) if faq_facets else None
+    routed, sources = route_catalogue_examples(from_catalogue, catalogue, links, parts, scope)
     routed_vectors = shared.of(from_catalogue)[np.asarray(sources, dtype=np.intp)]
     city_vectors = own.of(city)
     keep = drop_overridden(routed, routed_vectors, city, city_vectors)
@@ -116,23 +139,27 @@ def _build(
 
 
 def _built_path(
-    cache_dir: Path | None, kb: KnowledgeBase, catalogue: Catalogue, model_id: str, infer: bool
+    cache_dir: Path | None,
+    kb: KnowledgeBase,
+    catalogue: Catalogue,
+    model_id: str,
+    switches: tuple[bool, bool, bool],
 ) -> Path | None:
     if cache_dir is None:
         return None
     fingerprint = (
         f"{BUILT_FORMAT}\0{INDEX_FORMAT}\0{EVIDENCE_FORMAT}\0{model_id}\0{kb.content_hash}\0"
-        f"{catalogue.content_hash}\0{infer}"
+        f"{catalogue.content_hash}\0{switches}"
     )
     return (
         cache_dir / f"catalogue-index-{hashlib.sha256(fingerprint.encode()).hexdigest()[:32]}.pkl"
     )
 
 
-BUILT_FORMAT = 1
+BUILT_FORMAT = 2
 """Bump when linking, relabelling or merging changes: it keys the cached index."""
 
-EVIDENCE_FORMAT = 1
+EVIDENCE_FORMAT = 2
 """Bump when ``link_evidence`` changes: it keys the cached evidence."""
 
 
@@ -142,6 +169,7 @@ def _evidence_path(
     model_id: str,
     kb: KnowledgeBase,
     profiles: list[Example],
+    service_parts: bool,
 ) -> Path | None:
     # The evidence depends on the catalogue, the model, the KB's languages and its
     # targets' profiles only (seconds of lexical fitting and scoring that a cached build
@@ -150,11 +178,19 @@ def _evidence_path(
         return None
     digest = hashlib.sha256(
         f"{EVIDENCE_FORMAT}\0{INDEX_FORMAT}\0{model_id}\0{catalogue.content_hash}\0"
-        f"{','.join(kb.city.languages)}\0".encode()
+        f"{','.join(kb.city.languages)}\0{service_parts}\0".encode()
     )
     for example in profiles:
         digest.update(f"{example.label}\0{example.language}\0{example.text}\n".encode())
     return cache_dir / f"links-{digest.hexdigest()[:32]}.pkl"
+
+
+def _faq_scope(kb: KnowledgeBase) -> FaqScope:
+    limited = {FAQ_PREFIX + entry.id: entry_facets(entry) for entry in kb.faq}
+    return FaqScope(
+        {target: found for target, found in limited.items() if found},
+        {FAQ_PREFIX + f.id: f.department for f in kb.faq if f.department},
+    )
 
 
 def _leaves_links_open(kb: KnowledgeBase) -> bool:

@@ -25,6 +25,7 @@ from voicebot.routing.catalogue_index import build_catalogue_index
 from voicebot.routing.classifier import LabelClassifier, TargetClassifier
 from voicebot.routing.decision import NONE, Candidate, RouteDecision
 from voicebot.routing.embedders import Embedder
+from voicebot.routing.facets import entry_facets, facets
 from voicebot.routing.index import ExampleIndex, Origin
 from voicebot.routing.lexical import LexicalIndex
 from voicebot.routing.linking import CatalogueLinks
@@ -62,6 +63,7 @@ class Router:
         self.links = links
         """Catalogue links in use (None: the catalogue is off or not installed)."""
         self._none = index.labels.index(NONE) if NONE in index.labels else -1
+        self._narrow = _narrow_faq(kb, links) if links and self.config.faq_facets else {}
         classifier, self.calibration, lexical = _load_or_fit(
             index, self.config, kb, self._none, cache_dir
         )
@@ -87,6 +89,8 @@ class Router:
                 catalogue or load_catalogue(cache_dir=cache_dir),
                 cache_dir,
                 config.infer_links,
+                config.service_parts,
+                config.faq_facets,
             )
             return cls(kb, embedder, index, config, cache_dir, links)
         if config.calibration == "budget":  # the budget needs the catalogue's many phrases
@@ -105,8 +109,7 @@ class Router:
         prepared = [self._prepare(text, lang) for text, lang in zip(texts, langs, strict=True)]
         knn, blended = self._scorer.score(prepared, self.embedder.embed(prepared), langs)
         return [
-            self._decide(knn[i], blended[i], langs[i], bool(prepared[i].strip()))
-            for i in range(len(prepared))
+            self._decide(knn[i], blended[i], langs[i], prepared[i]) for i in range(len(prepared))
         ]
 
     def route_alternatives(
@@ -129,8 +132,8 @@ class Router:
             else np.full_like(weights, 1 / len(weights))
         )
         knn, blended = self._scorer.score(texts, self.embedder.embed(texts), [lang] * len(texts))
-        has_words = any(text.strip() for text in texts)
-        return self._decide(weights @ knn, weights @ blended, lang, has_words)
+        heard = next((text for text in texts if text.strip()), "")
+        return self._decide(weights @ knn, weights @ blended, lang, heard)
 
     def heldout_decisions(self, rows: Sequence[int]) -> list[RouteDecision]:
         """Decisions for the index examples at ``rows``, each by a model that never saw it.
@@ -146,7 +149,7 @@ class Router:
         decisions = []
         for row in rows:
             example = self.index.examples[row]
-            decisions.append(self._decide(knn[row], blended[row], example.language, True))
+            decisions.append(self._decide(knn[row], blended[row], example.language, example.text))
         return decisions
 
     def _prepare(self, text: str, language: str) -> str:
@@ -155,7 +158,8 @@ class Router:
         text = normalize(text[:MAX_ROUTED_CHARS])
         return strip_fillers(text, language) if self.config.strip_fillers else text
 
-    def _decide(self, knn: Scores, row: Scores, language: str, has_words: bool) -> RouteDecision:
+    def _decide(self, knn: Scores, row: Scores, language: str, text: str) -> RouteDecision:
+        has_words = bool(text.strip())
         cfg = self.config
         threshold = self.calibration.thresholds.get(language, self.calibration.default)
         in_scope = row.copy()
@@ -167,6 +171,7 @@ class Router:
         )
         best = candidates[0]
         margin = best.score - candidates[1].score if len(candidates) > 1 else best.score
+        chosen = self._doing_the_job(candidates, text, language)
         rejected = not has_words or float(knn[order[0]]) < threshold
         if (
             cfg.negatives_as_class
@@ -175,7 +180,7 @@ class Router:
         ):
             rejected = True
         return RouteDecision(
-            label=NONE if rejected else best.label,
+            label=NONE if rejected else chosen.label,
             score=best.score,
             margin=round(margin, 4),
             ambiguous=not rejected and margin < cfg.ambiguity_margin,
@@ -183,6 +188,56 @@ class Router:
             language=language,
             threshold=threshold,
         )
+
+    def _doing_the_job(
+        self, candidates: tuple[Candidate, ...], text: str, language: str
+    ) -> Candidate:
+        """The best candidate, unless it is a narrow FAQ entry (a price, a delay, the papers)
+        and the caller asks about none of its facets: "je dois renouveler ma carte" wants
+        the department that renews cards, not the price of one. Then the best candidate
+        among the departments doing that entry's job, if any is among the candidates."""
+        best = candidates[0]
+        scope = self._narrow.get(best.label)
+        if scope is None or facets(text, language) & scope[0]:
+            return best
+        return next((c for c in candidates[1:] if c.label in scope[1]), best)
+
+
+def _narrow_faq(
+    kb: KnowledgeBase, links: CatalogueLinks
+) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """FAQ target → (its facets, the targets doing its job), for narrow entries only.
+
+    Those doing the job: the entry's own department, the holders of its intents' part or
+    service, and the general FAQ entries of those departments or of the same services
+    (a "how to get a passport" entry answers "where do I book" better than a price).
+    """
+    limited = {f"faq:{entry.id}": entry_facets(entry) for entry in kb.faq}
+    department = {f"faq:{entry.id}": entry.department for entry in kb.faq}
+
+    def services(target: str) -> set[str]:
+        found = (links.service_of(link.catalogue_id) for link in links.of_target(target))
+        return {service for service in found if service}
+
+    narrow: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+    for target, facets_of_entry in limited.items():
+        if not facets_of_entry:
+            continue
+        own = services(target)
+        first = department[target]
+        doers: set[str] = {first} if first else set()
+        for link in links.of_target(target):
+            service = links.service_of(link.catalogue_id)
+            if service:
+                doers |= set(links.holders(service, link.catalogue_id))
+        doers = {d for d in doers if not d.startswith("faq:")}
+        general = {
+            other
+            for other, found in limited.items()
+            if not found and (department[other] in doers or services(other) & own)
+        }
+        narrow[target] = (facets_of_entry, frozenset(doers | general))
+    return narrow
 
 
 FIT_FORMAT = 4

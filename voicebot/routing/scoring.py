@@ -51,6 +51,12 @@ class ScoringConfig:
     router as it was before the catalogue, KB examples and generic negatives only)."""
     infer_links: bool = True
     """Where the KB declares no links, use the confident inferred ones."""
+    service_parts: bool = True
+    """Link and route the parts of broad catalogue services (a mairie's identity-documents
+    department holds the identity-card part of ``population``: ``service_parts.py``)."""
+    faq_facets: bool = True
+    """An FAQ entry whose questions are all about a price, a delay or the papers takes only
+    its intent's phrases about that (``facets.py``); the rest go to the department."""
     city_weight: float = 3.0
     """Catalogue mode: weight of a city's own example against a catalogue phrase."""
     ridge_words: int = 3000
