@@ -30,6 +30,7 @@ from voicebot.api.live import LiveEventBus, create_live_bus
 from voicebot.api.services import ApiServices
 from voicebot.app import create_app
 from voicebot.calllog.db import create_calllog_engine, migrate
+from voicebot.calllog.journal import CallJournal
 from voicebot.calllog.pseudonymize import Pseudonymizer
 from voicebot.calllog.repository import CallLogRepository
 from voicebot.calllog.stats import CallLogStats
@@ -121,7 +122,7 @@ async def assemble(
     if kb_note is not None:
         report.notes.append(kb_note)
     async with contextlib.AsyncExitStack() as stack:
-        engine, writer = _open_call_log(settings, stack, options.writer_flush_s)
+        engine, writer, journal = _open_call_log(settings, stack, options.writer_flush_s, report)
         started = time.perf_counter()
         kb_store = KnowledgeBaseStore(settings.kb_path, history=KbHistory(engine))
         stack.callback(kb_store.close)
@@ -163,6 +164,7 @@ async def assemble(
             tts=tts,
             vad_factory=SileroVad,
             records=writer,
+            journal=journal,
             control=AmiCallControl(ami, directory, settings.sounds_dir),
             dialog_config=DialogConfig(max_call_duration=timedelta(seconds=settings.max_call_s)),
             endpointing=EndpointerConfig(
@@ -240,20 +242,33 @@ def open_api(settings: Settings, *, embedder: Embedder | None = None) -> Iterato
 
 
 def _open_call_log(
-    settings: Settings, stack: contextlib.AsyncExitStack, flush_s: float
-) -> tuple[Engine, CallLogWriter]:
-    """The engine and the writer; the writer's first job is the schema migration."""
+    settings: Settings, stack: contextlib.AsyncExitStack, flush_s: float, report: StartupReport
+) -> tuple[Engine, CallLogWriter, CallJournal]:
+    """The engine, the call journal and the writer; the writer's first job is the schema
+    migration, its second the calls a crash of the previous process left interrupted."""
     url = settings.resolved_database_url
     engine = create_calllog_engine(url)  # lazy: connects on first use
     stack.callback(engine.dispose)
+    repository = _repository(settings, engine)
+    journal = CallJournal(settings.journal_dir, repository.caller_hash)
+    interrupted = journal.open()
+    stack.callback(journal.close)  # after the writer's close: its last records end there
     writer = CallLogWriter(
-        _repository(settings, engine),
-        settings.data_dir / "spool",
+        repository,
+        settings.spool_dir,
         max_spool_bytes=settings.calllog_spool_max_bytes,
         prepare=lambda: migrate(url),
+        on_durable=journal.ended,
     )
     stack.callback(_close_writer, writer, flush_s)
-    return engine, writer
+    for record in interrupted:
+        writer.submit(record)
+    if interrupted:
+        report.notes.append(
+            f"call journal: {len(interrupted)} call(s) interrupted by the previous stop "
+            "recorded (outcome interrupted)"
+        )
+    return engine, writer, journal
 
 
 async def _call_log_state(settings: Settings, writer: CallLogWriter, wait_s: float) -> str:

@@ -184,6 +184,12 @@ class Settings(BaseSettings):
         return self.data_dir / "spool"
 
     @property
+    def journal_dir(self) -> Path:
+        """Where each process journals its calls in progress (``0700``), so that a crash
+        leaves records with outcome ``interrupted``."""
+        return self.data_dir / "journal"
+
+    @property
     def resolved_database_url(self) -> str:
         """The call log URL, defaulting to an SQLite file in data_dir."""
         return self.database_url or f"sqlite:///{self.data_dir / 'voicebot.db'}"

@@ -21,6 +21,7 @@ class CallOutcome(StrEnum):
     CALLBACK = "callback"  # a callback request was recorded for the operators
     ABANDONED = "abandoned"  # the caller hung up before anything was resolved
     FAILED = "failed"  # the assistant could not help (e.g. technical error, silence)
+    INTERRUPTED = "interrupted"  # the process stopped mid-call (crash); from the call journal
     IN_PROGRESS = "in_progress"
 
 

@@ -139,6 +139,10 @@ class CallLogRepository:
         self.engine = engine
         self._pseudonymizer = pseudonymizer
 
+    def caller_hash(self, raw: str | None) -> str | None:
+        """The keyed hash the call log stores for caller number ``raw``."""
+        return self._pseudonymizer.caller_hash(raw)
+
     def pseudonymised(self, record: CallRecord) -> CallRecord:
         """``record`` as it may be queued and spooled: the caller number as its keyed hash."""
         return pseudonymised(record, self._pseudonymizer)

@@ -104,6 +104,7 @@ class CallLogWriter:
         retry_initial_s: float = 0.5,
         retry_max_s: float = 30.0,
         prepare: Callable[[], None] | None = None,
+        on_durable: Callable[[list[str]], None] | None = None,
     ) -> None:
         for name, value in (
             ("batch_size", batch_size),
@@ -125,6 +126,9 @@ class CallLogWriter:
         self._retry = Backoff(retry_initial_s, retry_max_s)
         self._outage = Outage()
         self._prepare = prepare
+        self._on_durable = on_durable
+        """Told the call ids whose records are now in the database, the spool or
+        ``rejected.jsonl`` (the call journal then forgets them); from the writer thread."""
         self._ready = threading.Event()
         """Set once ``prepare`` succeeded (at once without one)."""
         self._prepare_tried = threading.Event()
@@ -216,6 +220,7 @@ class CallLogWriter:
             )
             return
         self.spooled += 1
+        self._durable([record])
         _LOGGER.warning("call log: call %s submitted after close: spooled", record.call_id)
 
     def receipt(self, call_id: str) -> Future[None]:
@@ -410,6 +415,8 @@ class CallLogWriter:
         except _Unavailable as error:
             self._mark_down(error)
             self._stash(batch)
+            return
+        self._durable(batch)
 
     def _save(self, records: Sequence[CallRecord]) -> int:
         """Store records; returns how many were stored, the rest being rejected."""
@@ -425,6 +432,14 @@ class CallLogWriter:
                 return 0
         # A record the database refuses must not hold back the others: isolate it.
         return sum(self._save([record]) for record in records)
+
+    def _durable(self, records: Sequence[CallRecord]) -> None:
+        if self._on_durable is None or not records:
+            return
+        try:
+            self._on_durable([record.call_id for record in records])
+        except Exception:
+            _LOGGER.exception("call log: durable-record listener failed")
 
     def _reject(self, record: CallRecord, error: Exception) -> None:
         self.failed += 1
@@ -491,6 +506,7 @@ class CallLogWriter:
         self.spooled += len(pending)
         self._memory.clear()
         self._spool_full_logged = False
+        self._durable(pending)
 
     def _keep_in_memory(self, records: list[CallRecord], error: Exception) -> None:
         room = self._max_memory - len(self._memory)
@@ -552,6 +568,7 @@ class CallLogWriter:
             self.replayed += self._save(chunk)
             for _ in chunk:
                 self._memory.popleft()
+            self._durable(chunk)
 
     def _final_spool(self, in_hand: list[CallRecord]) -> None:
         leftovers: list[CallRecord] = [*self._memory, *in_hand]
@@ -569,6 +586,7 @@ class CallLogWriter:
             try:
                 self._spool.append(leftovers)
                 self.spooled += len(leftovers)
+                self._durable(leftovers)
             except (SpoolFullError, OSError) as error:
                 self.dropped += len(leftovers)
                 _LOGGER.error(

@@ -6,7 +6,7 @@ edited, so calls in progress finish with the router they started with.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -28,6 +28,30 @@ class CallRecordSink(Protocol):
 
     def submit(self, record: CallRecord) -> None:
         """Queue a finished call for storage."""
+        ...
+
+
+class CallJournalSink(Protocol):
+    """Where a call's progress is written down as it happens (the call journal), so that
+    a crash of the process still leaves a trace of it; must never block for long."""
+
+    def started(
+        self,
+        call_id: str,
+        at: datetime,
+        language: str,
+        caller_number: str | None,
+        channel: str | None,
+    ) -> None:
+        """The call began."""
+        ...
+
+    def transferring(self, call_id: str, at: datetime, target: str, extension: str) -> None:
+        """The call is being put through to ``target``."""
+        ...
+
+    def ended(self, call_ids: Iterable[str]) -> None:
+        """Nothing more to keep for these calls."""
         ...
 
 
@@ -55,6 +79,8 @@ class CallServices:
     tts: TtsCache
     vad_factory: Callable[[], VoiceActivityDetector]
     records: CallRecordSink
+    journal: CallJournalSink | None = None
+    """None: calls are not journaled (tests without a data directory)."""
     control: CallControl | None = None
     """None when no PBX is attached (the demo's in-process calls without AMI)."""
     dialog_config: DialogConfig = field(default_factory=DialogConfig)

@@ -158,12 +158,18 @@ class CallSession:
         if self._services.control is not None:
             caller = await self._services.control.caller(self._call_id)
         self._channel = caller.channel if caller else None
-        self._services.publish(CallStartedEvent(self._call_id, self._now(), self._language))
+        started_at = self._now()
+        caller_number = caller.caller_number if caller else None
+        if self._services.journal is not None:
+            self._services.journal.started(
+                self._call_id, started_at, self._language, caller_number, self._channel
+            )
+        self._services.publish(CallStartedEvent(self._call_id, started_at, self._language))
         await self._handle(
             CallStarted(
-                at=self._now(),
+                at=started_at,
                 call_id=self._call_id,
-                caller_number=caller.caller_number if caller else None,
+                caller_number=caller_number,
                 channel=self._channel,
             )
         )
@@ -430,6 +436,10 @@ class CallSession:
     async def _transfer(self, action: Transfer) -> None:
         control = self._services.control
         self._services.publish(_transfer_event(TransferEvent, self._call_id, action, self._now()))
+        if self._services.journal is not None:
+            self._services.journal.transferring(
+                self._call_id, self._now(), action.target, action.extension
+            )
         await self._find_channel()
         if control is None or self._channel is None:
             self._transfer_impossible(action, "no PBX channel known for this call")
@@ -469,6 +479,11 @@ class CallSession:
     async def _return_to_dialplan(self) -> None:
         """Close AudioSocket without VB_DONE: the dialplan dials the operator and reports
         the dial result, which the session then waits for like any transfer's."""
+        if self._services.journal is not None:
+            kb = self._services.kb
+            self._services.journal.transferring(
+                self._call_id, self._now(), "operator", kb.operator.extension
+            )
         self._transfer_pending = True
         if not self._conn.closed:
             await self._conn.close()
@@ -541,6 +556,9 @@ class CallSession:
             self._services.records.submit(self._record)
         except (InvalidRecordError, TypeError) as error:
             _LOGGER.error("call=%s record refused by the call log: %s", self._call_id, error)
+            if self._services.journal is not None:
+                # Logged above; an "interrupted" record at the next start would be untrue.
+                self._services.journal.ended([self._call_id])
         self._services.publish(
             CallEndedEvent(
                 call_id=self._call_id,

@@ -21,6 +21,7 @@ OUTCOMES = {
     "callback": N_("Callback requested"),
     "abandoned": N_("Caller hung up"),
     "failed": N_("Not handled"),
+    "interrupted": N_("Interrupted (assistant stopped)"),
     "in_progress": N_("In progress"),
 }
 DIALOG_ACTS = {
