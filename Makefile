@@ -20,7 +20,7 @@ lint: setup
 
 test: lint
 	VOICEBOT_TEST_POSTGRES_URL=$${VOICEBOT_TEST_POSTGRES_URL-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
-	$(VENV)/pytest -q -m "not reliability"
+	$(VENV)/pytest -q -n 2 --dist loadfile -m "not reliability"
 
 # The long fault, load and fuzzing runs (docs/reliability.md); the fast part runs in `make test`.
 reliability: setup
