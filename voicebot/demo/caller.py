@@ -22,8 +22,8 @@ from voicebot.speech.audio import read_wav, to_telephone_pcm
 from voicebot.telephony.simulator import SimulatedCall
 
 FRAME_BYTES = 320
-CALLER_SILENCE = bytes(FRAME_BYTES * 25)
-"""0.5 s of silence after each line: endpointing needs 300 ms of it to end the turn."""
+CALLER_SILENCE = bytes(FRAME_BYTES * 40)
+"""0.8 s of silence after each line (endpointing needs 300 ms of it, more under load)."""
 QUIET_S = 0.6
 """The caller speaks once the assistant has been silent this long (between sentences of
 one reply espeak-ng pauses less)."""
