@@ -26,8 +26,7 @@ from voicebot.knowledge.model import KnowledgeBase
 from voicebot.routing.decision import FAQ_PREFIX, NONE, OPERATOR
 from voicebot.routing.facets import entry_facets
 from voicebot.routing.index import ExampleIndex
-from voicebot.routing.lexical import LexicalIndex
-from voicebot.routing.scoring import Scorer, ScoringConfig
+from voicebot.routing.nearest import nearest_columns, nearest_labels, subset
 from voicebot.routing.service_parts import parts_of_services
 
 RECEPTION = "reception"
@@ -153,7 +152,7 @@ def link_evidence(
     ``parts`` gives each catalogue phrase its part (``service_parts.part_labels``), if any:
     the shares are then also counted part by part.
     """
-    forward = _nearest(catalogue_index, profile_index)
+    forward = nearest_columns(catalogue_index, profile_index)
     counts = np.zeros((len(catalogue_index.labels), len(profile_index.labels)))
     np.add.at(counts, (catalogue_index.label_of, forward), 1.0)
     totals = counts.sum(axis=1)
@@ -167,7 +166,7 @@ def link_evidence(
     }
     intent_service = {intent.id: intent.service for intent in catalogue.faq_intents}
     evidence: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    backward = _nearest(profile_index, catalogue_index)
+    backward = nearest_columns(profile_index, catalogue_index)
     for position, example in enumerate(profile_index.examples):
         nearest = catalogue_index.labels[backward[position]]
         evidence[example.label][nearest] += 1
@@ -228,31 +227,6 @@ def _part_counts(
         assert part is not None
         counts[part][target] += 1.0
     return counts
-
-
-def subset(index: ExampleIndex, rows: Sequence[int]) -> ExampleIndex:
-    """The examples of ``index`` at ``rows``, with their vectors."""
-    chosen = np.asarray(rows, dtype=np.intp)
-    return ExampleIndex.from_examples(
-        [index.examples[row] for row in rows], index.vectors[chosen], index.model_id, "subset"
-    )
-
-
-def nearest_labels(queries: ExampleIndex, references: ExampleIndex) -> list[str]:
-    """For each example of ``queries``, the label of ``references`` it is nearest to."""
-    return [references.labels[column] for column in _nearest(queries, references)]
-
-
-def _nearest(queries: ExampleIndex, references: ExampleIndex) -> np.ndarray:
-    scorer = Scorer(
-        references,
-        LexicalIndex([e.text for e in references.examples]),
-        None,
-        ScoringConfig(centroid_weight=0.0, same_language_neighbours=False),
-    )
-    texts = [e.text for e in queries.examples]
-    scores = scorer.neighbour_scores(queries.vectors, scorer.lexical.similarity_matrix(texts))
-    return np.asarray(scores.argmax(axis=1))
 
 
 def resolve_links(
@@ -446,7 +420,5 @@ __all__ = [
     "CatalogueLinks",
     "Link",
     "link_evidence",
-    "nearest_labels",
     "resolve_links",
-    "subset",
 ]

@@ -18,6 +18,7 @@ from collections import defaultdict
 
 from voicebot.knowledge.catalogue_model import Catalogue
 from voicebot.routing.index import ExampleIndex
+from voicebot.routing.nearest import nearest_labels, subset
 
 MIN_PARTS = 2
 """A service with fewer intents has no parts (one part is the whole service)."""
@@ -41,7 +42,6 @@ def part_labels(catalogue: Catalogue, index: ExampleIndex) -> list[str | None]:
     An intent's phrase is its own part; a service's phrase the intent it is nearest to;
     phrases of services without parts, of external matters and negatives have none.
     """
-    from voicebot.routing.linking import nearest_labels, subset  # linking imports this
 
     parts = parts_of_services(catalogue)
     intent_service = {intent: service for service, ids in parts.items() for intent in ids}
