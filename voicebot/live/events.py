@@ -84,8 +84,8 @@ class TurnEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class TransferDecidedEvent:
-    """The assistant decided where the caller goes; a console card appears now."""
+class TransferFacts:
+    """What both transfer events say: where the caller goes, and why."""
 
     call_id: str
     at: datetime
@@ -104,23 +104,17 @@ class TransferDecidedEvent:
     utterances: tuple[str, ...] = ()
     """The caller's requests, oldest first."""
 
+
+@dataclass(frozen=True, slots=True)
+class TransferDecidedEvent(TransferFacts):
+    """The assistant decided where the caller goes; a console card appears now."""
+
     type: ClassVar[CallEventType] = CallEventType.TRANSFER_DECIDED
 
 
 @dataclass(frozen=True, slots=True)
-class TransferEvent:
-    """The transfer decided before is being sent to the PBX (same fields)."""
-
-    call_id: str
-    at: datetime
-    target: str
-    extension: str
-    reason: TransferReason
-    department: str | None
-    intent: str
-    language: str
-    summary: str
-    utterances: tuple[str, ...] = ()
+class TransferEvent(TransferFacts):
+    """The transfer decided before is being sent to the PBX."""
 
     type: ClassVar[CallEventType] = CallEventType.TRANSFER
 
