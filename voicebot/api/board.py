@@ -25,6 +25,7 @@ from voicebot.live.events import (
     CallStartedEvent,
     TransferDecidedEvent,
     TransferEvent,
+    TransferFacts,
     TurnEvent,
     call_key,
 )
@@ -143,23 +144,7 @@ class LiveCallBoard:
         call = self._active.get(call_id)
         utterances = event.utterances or (tuple(call.utterances) if call else ())
         self._transfers.pop(call_id, None)
-        self._transfers[call_id] = (
-            now,
-            TransferredCall(
-                call_id=call_id,
-                card_key=call_key(call_id),
-                transferred_at=event.at,
-                target=event.target,
-                reason=event.reason,
-                department=event.department,
-                extension=event.extension,
-                intent=event.intent,
-                language=event.language,
-                summary=event.summary,
-                utterances=utterances[-MAX_UTTERANCES:],
-                sent=sent,
-            ),
-        )
+        self._transfers[call_id] = (now, card_of(event, utterances))
         while len(self._transfers) > self._max_transfers:
             self._transfers.popitem(last=False)
 
@@ -227,3 +212,22 @@ class LiveCallBoard:
         with self._lock:
             self._expire(self._clock())
             return len(self._active)
+
+
+def card_of(event: TransferFacts, utterances: tuple[str, ...] | None = None) -> TransferredCall:
+    """The card a transfer event shows; ``utterances`` default to the event's own."""
+    said = event.utterances if utterances is None else utterances
+    return TransferredCall(
+        call_id=event.call_id,
+        card_key=call_key(event.call_id),
+        transferred_at=event.at,
+        target=event.target,
+        reason=event.reason,
+        department=event.department,
+        extension=event.extension,
+        intent=event.intent,
+        language=event.language,
+        summary=event.summary,
+        utterances=said[-MAX_UTTERANCES:],
+        sent=isinstance(event, TransferEvent),
+    )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from voicebot.api.board import AnnouncedCallback, TransferredCall
+from voicebot.api.board import AnnouncedCallback, TransferredCall, card_of
 from voicebot.api.sse import sse_message
 from voicebot.calllog.callbacks import CallbackState
 from voicebot.calllog.models import CallbackStatus
@@ -113,24 +113,6 @@ def status_name(state: CallbackState | None, loc: PageLocale) -> str:
     """A callback request's status in words (``to do`` until someone acts)."""
     status = state.status if state is not None else CallbackStatus.PENDING
     return loc.gettext(STATUS_NAMES[status])
-
-
-def card_of(event: TransferDecidedEvent | TransferEvent) -> TransferredCall:
-    """The card a transfer event shows (the board's view of the same event)."""
-    return TransferredCall(
-        call_id=event.call_id,
-        card_key=call_key(event.call_id),
-        transferred_at=event.at,
-        target=event.target,
-        reason=event.reason,
-        department=event.department,
-        extension=event.extension,
-        intent=event.intent,
-        language=event.language,
-        summary=event.summary,
-        utterances=event.utterances[-5:],
-        sent=isinstance(event, TransferEvent),
-    )
 
 
 @dataclass(frozen=True, slots=True)
